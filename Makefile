@@ -1,0 +1,30 @@
+# selfhosted.flask_blog — development entry points. `make test` is the one command CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SCENARIO ?=
+
+.PHONY: help setup test lint sanity unit molecule images
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install what the tests need (host packages as root, .venv, Docker engine, images)
+	@scripts/setup.sh
+
+test: setup ## Run every test layer: lint, sanity, unit, molecule (Debian 12 and 13)
+	@scripts/test.sh
+
+lint: setup ## yamllint, ansible-lint (production profile) and ruff
+	@scripts/test.sh yamllint ansible_lint ruff
+
+sanity: setup ## ansible-test sanity, offline
+	@scripts/test.sh sanity
+
+unit: setup ## pytest: the example blog and the module logic
+	@scripts/test.sh unit
+
+molecule: setup ## All molecule scenarios, or one: make molecule SCENARIO=python_venv
+	@SCENARIOS="$(SCENARIO)" scripts/test.sh molecule
+
+images: ## Build the systemd test images when missing
+	@scripts/docker-engine.sh && scripts/build-images.sh
