@@ -11,6 +11,12 @@ from .urls import canonical_url
 
 __all__ = ["ConfigError", "canonical_url", "create_app"]
 
+# static/ beside the package, as in the deployed layout (/var/www/blog/static): Nginx serves it
+# straight from the code.
+DEFAULT_STATIC_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static"
+)
+
 # Only what the pages need: no scripts, no inline styles, no framing.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -32,7 +38,7 @@ def create_app(test_config=None):
     """Build the app from environment variables; test_config overrides them (tests)."""
     settings = config.read_settings(test_config)
     static_dir = config.absolute_dir("STATIC_DIR", settings["STATIC_DIR"])
-    app = Flask(__name__, static_folder=static_dir or "static", static_url_path="/static")
+    app = Flask(__name__, static_folder=static_dir or DEFAULT_STATIC_DIR, static_url_path="/static")
     app.config.from_mapping(
         {key: value for key, value in (test_config or {}).items() if key not in config.ENV_VARS}
     )
