@@ -3,13 +3,19 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCENARIO ?=
 
-.PHONY: help setup test lint sanity unit molecule images
+.PHONY: help setup demo demo-clean test lint sanity unit molecule images
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 setup: ## Install what the tests need (host packages as root, .venv, Docker engine, images)
 	@scripts/setup.sh
+
+demo: setup ## Deploy the example blog into a local systemd container and print its URL
+	@scripts/demo.sh
+
+demo-clean: ## Remove the demo container and its secrets
+	@scripts/demo.sh clean
 
 test: setup ## Run every test layer: lint, sanity, unit, molecule (Debian 12 and 13)
 	@scripts/test.sh

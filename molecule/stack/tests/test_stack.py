@@ -1,0 +1,276 @@
+"""The deployed stack, proven by real requests through Nginx to Gunicorn under systemd."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import testinfra
+from conftest import (
+    ADMIN_PASSWORD,
+    BIND,
+    PREFIX,
+    PUBLIC_HOST,
+    PUBLIC_URL,
+    SLUGS,
+    UPLOAD_LIMIT,
+    public,
+    wait_until_healthy,
+)
+
+SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+
+
+@pytest.mark.parametrize("path", ["/", f"/articles/{SLUGS[0]}", "/admin/login", "/healthz"])
+def test_pages_answer_through_nginx(host, path):
+    response = public(host, path)
+    assert response.status == 200, response.body[:300]
+
+
+def test_canonical_link_is_on_the_public_url(host):
+    html = public(host, f"/articles/{SLUGS[0]}").body
+    canonical = re.search(r'<link rel="canonical" href="([^"]+)"', html).group(1)
+    assert canonical == f"{PUBLIC_URL}/articles/{SLUGS[0]}"
+
+
+def test_sitemap_lists_every_article_on_the_public_url(host):
+    response = public(host, "/sitemap.xml")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    locs = [e.text for e in ElementTree.fromstring(response.body).findall(".//sm:loc", SITEMAP_NS)]
+    assert all(loc.startswith(PUBLIC_URL + "/") for loc in locs), locs
+    for slug in SLUGS:
+        assert f"{PUBLIC_URL}/articles/{slug}" in locs
+    robots = public(host, "/robots.txt").body
+    assert f"Sitemap: {PUBLIC_URL}/sitemap.xml" in robots
+
+
+def test_proxyfix_restores_the_request_as_the_client_made_it(host):
+    seen = json.loads(public(host, "/healthz").body)["request"]
+    assert seen == {
+        "remote_addr": "127.0.0.1",
+        "scheme": "https",
+        "host": PUBLIC_HOST,
+        "script_root": PREFIX,
+    }
+
+
+def test_forwarded_headers_sent_by_the_client_change_nothing(host):
+    spoofed = [
+        "-H", "X-Forwarded-For: 203.0.113.9",
+        "-H", "X-Forwarded-Proto: http",
+        "-H", "X-Forwarded-Host: evil.example",
+        "-H", "X-Forwarded-Prefix: /evil",
+        "-H", "X-Real-IP: 203.0.113.9",
+        "-H", "Forwarded: for=203.0.113.9;proto=http;host=evil.example",
+    ]  # fmt: skip
+    seen = json.loads(public(host, "/healthz", *spoofed).body)["request"]
+    assert seen == {
+        "remote_addr": "127.0.0.1",
+        "scheme": "https",
+        "host": PUBLIC_HOST,
+        "script_root": PREFIX,
+    }
+    html = public(host, f"/articles/{SLUGS[0]}", *spoofed).body
+    assert f'href="{PUBLIC_URL}/articles/{SLUGS[0]}"' in html
+    assert "evil.example" not in html
+    login = public(host, "/admin/", *spoofed)
+    assert login.status in (302, 303)
+    assert "evil" not in login.headers.get("location", "")
+
+
+def test_upload_limit_is_the_same_in_nginx_and_flask(host):
+    probe = (Path(__file__).parent / "upload_probe.py").read_text()
+    result = host.run(
+        "python3 -c %s %s %s %s %s", probe, PUBLIC_URL, BIND, str(UPLOAD_LIMIT), ADMIN_PASSWORD
+    )
+    assert result.rc == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    for layer in ("nginx", "gunicorn"):
+        assert outcome[layer]["login"] == 303, outcome
+        assert outcome[layer]["under"] == 303, outcome  # accepted, back to the dashboard
+        assert outcome[layer]["over"] == 413, outcome
+    assert outcome["nginx"]["over_answered_by_nginx"], outcome
+    assert not outcome["gunicorn"]["over_answered_by_nginx"], outcome
+
+
+def test_gunicorn_listens_on_loopback_only(host):
+    listening = host.run("ss -Hltn").stdout
+    if BIND.startswith("unix:"):
+        socket = host.file(BIND[5:])
+        assert socket.is_socket
+        assert socket.mode == 0o660
+        assert (socket.user, socket.group) == ("root", "www-data")
+        assert ":8000 " not in listening
+    else:
+        port = BIND.rsplit(":", 1)[1]
+        addresses = [line.split()[3] for line in listening.splitlines()]
+        mine = [a for a in addresses if a.endswith(":" + port)]
+        assert mine == [BIND], listening
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../.env",
+        "/static/..%2f.env",
+        "/static..%2f.env",
+        "/static../.env",
+        "/static/%2e%2e/.env",
+        "/static/%2e%2e%2f%2e%2e%2fetc/passwd",
+        "/static/uploads/../../.env",
+        "/static/uploads/..%2f..%2f.env",
+        "/static../wsgi.py",
+        "/static/../wsgi.py",
+        "/static/..%252f.env",
+    ],
+)
+def test_nothing_outside_static_is_reachable(host, path):
+    response = public(host, path, "--path-as-is")
+    assert response.status in (400, 403, 404), (response.status, response.body[:200])
+    assert "SECRET_KEY" not in response.body
+    assert "create_app" not in response.body
+    assert "root:" not in response.body
+
+
+DOTFILES = ["/.env", "/.flask_blog-release", "/.git/config", "/static/.hidden", "/.venv/pyvenv.cfg"]
+
+
+@pytest.mark.parametrize("path", DOTFILES)
+def test_dotfiles_are_not_served(host, path):
+    assert public(host, path).status in (403, 404)
+
+
+def test_static_file_is_served_by_nginx_itself(host):
+    assert host.run("systemctl stop blog.socket blog.service").rc == 0
+    try:
+        assert public(host, "/").status == 502  # the app is really down
+        css = public(host, "/static/style.css")
+        assert css.status == 200
+        assert css.headers["content-type"].startswith("text/css")
+        assert "cache-control" in css.headers or "expires" in css.headers
+    finally:
+        assert host.run("systemctl start blog.socket blog.service").rc == 0
+    assert wait_until_healthy(host, 30) is not None
+
+
+def test_env_file_is_not_world_readable(host):
+    env = host.file("/var/www/blog/.env")
+    assert (env.user, env.group, env.mode) == ("root", "www-data", 0o640)
+    assert host.run("sudo -u nobody cat /var/www/blog/.env").rc != 0
+
+
+@pytest.mark.parametrize("path", ["/var/www/blog", "/var/www/blog/blog", "/var/www/blog/.venv"])
+def test_service_user_cannot_write_the_code(host, path):
+    assert host.run(f"sudo -u www-data test -w {path}").rc != 0
+    assert host.run("sudo -u www-data test -w /var/www/blog/instance").rc == 0
+
+
+def test_service_is_active_and_enabled(host):
+    for unit in ("blog.service", "blog.socket", "nginx.service"):
+        service = host.service(unit)
+        assert service.is_running, unit
+        assert service.is_enabled, unit
+
+
+def test_site_answers_again_after_gunicorn_is_killed(host):
+    pid = host.run("systemctl show -p MainPID --value blog.service").stdout.strip()
+    assert pid not in ("", "0")
+    assert host.run(f"kill -9 {pid}").rc == 0
+    took = wait_until_healthy(host, 10)
+    assert took is not None, "no answer within 10 s of kill -9"
+    print(f"answered again {took:.1f} s after kill -9 of the arbiter")
+    assert host.run("systemctl show -p MainPID --value blog.service").stdout.strip() != pid
+
+
+def changed_copy_of_the_example(directory):
+    source = directory / "blog"
+    shutil.copytree(
+        PROJECT / "examples" / "blog",
+        source,
+        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "instance"),
+    )
+    base = source / "blog" / "templates" / "base.html"
+    base.write_text(base.read_text().replace("<head>", f"<head>\n{RELEASE_MARK}", 1))
+    return source
+
+
+RELEASE_MARK = '<meta name="release" content="redeployed">'
+LOAD = """end=$(( $(date +%s) + 240 ))
+for n in 1 2; do
+  while [ ! -e /tmp/load.stop ] && [ "$(date +%s)" -lt "$end" ]; do
+    curl -sk -o /dev/null -w '%{http_code} %{time_total}\\n' --max-time 10 "$1/" >> /tmp/load.$n
+  done &
+done
+wait"""
+
+
+@pytest.fixture(scope="session")
+def redeploy_under_load(tmp_path_factory):
+    """Redeploy changed code to every container in one run of site.yml, while two bounded
+    request loops per container (at most 240 s, stopped 3 s after the run) hit the home page
+    through Nginx; return the run and each container's status codes and times."""
+    inventory = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"] + "/inventory"
+    listing = subprocess.run(
+        ["ansible-inventory", "-i", inventory, "--list"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    containers = {
+        name: testinfra.get_host("docker://" + name)
+        for name in sorted(json.loads(listing.stdout)["_meta"]["hostvars"])
+    }
+    for container in containers.values():
+        container.run("rm -f /tmp/load.stop /tmp/load.[12]")
+        started = container.run(
+            "systemd-run --unit=blog-load --collect /bin/sh -c %s sh %s", LOAD, PUBLIC_URL
+        )
+        assert started.rc == 0, started.stderr
+    time.sleep(2)
+    source = changed_copy_of_the_example(tmp_path_factory.mktemp("redeploy"))
+    run = subprocess.run(
+        ["ansible-playbook", str(PROJECT / "playbooks" / "site.yml"), "-i", inventory,
+         "-e", f"@{PROJECT}/molecule/resources/vars/site.yml", "-e", f"app_deploy_src={source}/"],
+        env=dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
+        ),
+        cwd=PROJECT, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    time.sleep(3)
+    loads = {}
+    for name, container in containers.items():
+        container.run("touch /tmp/load.stop")
+        for _attempt in range(30):
+            if container.run("systemctl is-active blog-load").stdout.strip() != "active":
+                break
+            time.sleep(1)
+        loads[name] = container.run("cat /tmp/load.[12]").stdout
+    return run, loads
+
+
+def test_redeploy_under_load_fails_no_request(host, hostname, redeploy_under_load):
+    run, loads = redeploy_under_load
+    assert run.returncode == 0, run.stdout[-3000:]
+    lines = loads[hostname].split()
+    codes, times = lines[0::2], [float(t) for t in lines[1::2]]
+    failed = [c for c in codes if c != "200"]
+    print(f"redeploy under load: {len(failed)} failed of {len(codes)}, slowest {max(times):.3f} s")
+    assert len(codes) > 100
+    assert failed == []
+    assert RELEASE_MARK in public(host, "/").body
+
+
+def test_site_comes_back_after_a_reboot(host, hostname):
+    subprocess.run(["docker", "restart", "-t", "30", hostname], check=True, timeout=120)
+    took = wait_until_healthy(host, 90)
+    assert took is not None, "the site did not come back after the restart"
+    print(f"answered {took:.1f} s after the container restarted")
+    assert host.service("blog.service").is_running
+    assert public(host, f"/articles/{SLUGS[0]}").status == 200
