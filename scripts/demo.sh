@@ -30,7 +30,7 @@ from werkzeug.security import generate_password_hash
 print(generate_password_hash(open(sys.argv[1]).read().strip()))' "$secrets/admin_password" >"$secrets/admin_password_hash"
 
 # The container: same systemd options as the molecule scenarios, ports on loopback only.
-state=$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null || echo missing)
+state=$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null) || state=missing
 if [ "$state" = missing ]; then
   echo "demo: starting the container $name from $image"
   docker run -d --name "$name" --hostname blog-demo \
@@ -43,7 +43,12 @@ elif [ "$state" = false ]; then
   echo "demo: starting the stopped container $name"
   docker start "$name" >/dev/null
 fi
-docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+for _ in $(seq 1 30); do
+  case $(docker exec "$name" systemctl is-system-running --wait 2>/dev/null) in
+    running | degraded) break ;;
+  esac
+  sleep 1
+done
 
 log=$secrets/last-run.log
 echo "demo: running playbooks/site.yml (log: $log)"

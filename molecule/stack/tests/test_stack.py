@@ -25,6 +25,7 @@ from conftest import (
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+INVENTORY = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "") + "/inventory"
 
 
 @pytest.mark.parametrize("path", ["/", f"/articles/{SLUGS[0]}", "/admin/login", "/healthz"])
@@ -189,6 +190,53 @@ def test_site_answers_again_after_gunicorn_is_killed(host):
     assert host.run("systemctl show -p MainPID --value blog.service").stdout.strip() != pid
 
 
+def run_site(*extra_vars, timeout=900):
+    """Run playbooks/site.yml on every container of the scenario, as molecule's converge does."""
+    args = ["-e", f"@{PROJECT}/molecule/resources/vars/site.yml"]
+    for extra in extra_vars:
+        args += ["-e", extra]
+    return subprocess.run(
+        ["ansible-playbook", str(PROJECT / "playbooks" / "site.yml"), "-i", INVENTORY, *args],
+        env=dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
+        ),
+        cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+BAD_INPUTS = {
+    "blog_public_url=blog.example.test/blog": "blog_public_url must be an absolute",
+    "gunicorn_systemd_bind=0.0.0.0:8000": "gunicorn_systemd_bind is 0.0.0.0:8000, which is not",
+    "blog_upload_limit_mb=lots": "blog_upload_limit_mb",
+    "nginx_proxy_tls_certificate=/etc/ssl/certs/ours.pem": "nginx_proxy_tls_certificate_key",
+}
+WATCHED = [
+    "/etc/blog/gunicorn.conf.py",
+    "/var/www/blog/.env",
+    "/etc/nginx/sites-available/blog.conf",
+]
+
+
+@pytest.fixture(scope="session")
+def bad_input_runs():
+    return {extra: run_site(extra, timeout=300) for extra in BAD_INPUTS}
+
+
+def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs):
+    before = {path: host.file(path).sha256sum for path in WATCHED}
+    pid = host.run("systemctl show -p MainPID --value blog.service").stdout
+    for extra, message in BAD_INPUTS.items():
+        run = bad_input_runs[extra]
+        assert run.returncode != 0, extra
+        assert message in run.stdout, (extra, run.stdout[-2000:])
+        recap = re.search(rf"^{re.escape(hostname)}\s+:.*$", run.stdout, re.MULTILINE).group(0)
+        assert "changed=0" in recap, (extra, recap)
+    assert {path: host.file(path).sha256sum for path in WATCHED} == before
+    assert host.run("systemctl show -p MainPID --value blog.service").stdout == pid
+
+
 def changed_copy_of_the_example(directory):
     source = directory / "blog"
     shutil.copytree(
@@ -216,9 +264,8 @@ def redeploy_under_load(tmp_path_factory):
     """Redeploy changed code to every container in one run of site.yml, while two bounded
     request loops per container (at most 240 s, stopped 3 s after the run) hit the home page
     through Nginx; return the run and each container's status codes and times."""
-    inventory = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"] + "/inventory"
     listing = subprocess.run(
-        ["ansible-inventory", "-i", inventory, "--list"],
+        ["ansible-inventory", "-i", INVENTORY, "--list"],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     containers = {
@@ -233,16 +280,7 @@ def redeploy_under_load(tmp_path_factory):
         assert started.rc == 0, started.stderr
     time.sleep(2)
     source = changed_copy_of_the_example(tmp_path_factory.mktemp("redeploy"))
-    run = subprocess.run(
-        ["ansible-playbook", str(PROJECT / "playbooks" / "site.yml"), "-i", inventory,
-         "-e", f"@{PROJECT}/molecule/resources/vars/site.yml", "-e", f"app_deploy_src={source}/"],
-        env=dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
-        ),
-        cwd=PROJECT, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    run = run_site(f"app_deploy_src={source}/")
     time.sleep(3)
     loads = {}
     for name, container in containers.items():
