@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -26,6 +27,7 @@ from conftest import (
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 INVENTORY = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "") + "/inventory"
+SITE = PROJECT / "playbooks" / "site.yml"
 
 
 @pytest.mark.parametrize("path", ["/", f"/articles/{SLUGS[0]}", "/admin/login", "/healthz"])
@@ -190,20 +192,36 @@ def test_site_answers_again_after_gunicorn_is_killed(host):
     assert host.run("systemctl show -p MainPID --value blog.service").stdout.strip() != pid
 
 
-def run_site(*extra_vars, timeout=900):
-    """Run playbooks/site.yml on every container of the scenario, as molecule's converge does."""
-    args = ["-e", f"@{PROJECT}/molecule/resources/vars/site.yml"]
+def run_playbook(playbook, *extra_vars, site_inputs=True, timeout=900):
+    """Run a playbook on every container of the scenario, by default with the inputs molecule's
+    converge has (extra vars, so they override anything the playbook sets)."""
+    args = ["-e", f"@{PROJECT}/molecule/resources/vars/site.yml"] if site_inputs else []
     for extra in extra_vars:
         args += ["-e", extra]
     return subprocess.run(
-        ["ansible-playbook", str(PROJECT / "playbooks" / "site.yml"), "-i", INVENTORY, *args],
+        ["ansible-playbook", str(playbook), "-i", INVENTORY, *args],
         env=dict(
             os.environ,
             ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
             ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
+            ANSIBLE_FORCE_COLOR="0",  # molecule sets it; the recap lines are parsed
+            ANSIBLE_NOCOLOR="1",
         ),
         cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
+
+
+def recaps(run):
+    """PLAY RECAP line of each host; a run that matched no host has none."""
+    return dict(re.findall(r"^(\S+)\s+: (ok=.*)$", run.stdout, re.MULTILINE))
+
+
+def containers():
+    listing = subprocess.run(
+        ["ansible-inventory", "-i", INVENTORY, "--list"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return sorted(json.loads(listing.stdout)["_meta"]["hostvars"])
 
 
 BAD_INPUTS = {
@@ -221,7 +239,7 @@ WATCHED = [
 
 @pytest.fixture(scope="session")
 def bad_input_runs():
-    return {extra: run_site(extra, timeout=300) for extra in BAD_INPUTS}
+    return {extra: run_playbook(SITE, extra, timeout=300) for extra in BAD_INPUTS}
 
 
 def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs):
@@ -231,10 +249,30 @@ def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs)
         run = bad_input_runs[extra]
         assert run.returncode != 0, extra
         assert message in run.stdout, (extra, run.stdout[-2000:])
-        recap = re.search(rf"^{re.escape(hostname)}\s+:.*$", run.stdout, re.MULTILINE).group(0)
-        assert "changed=0" in recap, (extra, recap)
+        assert "changed=0" in recaps(run)[hostname], (extra, recaps(run))
     assert {path: host.file(path).sha256sum for path in WATCHED} == before
     assert host.run("systemctl show -p MainPID --value blog.service").stdout == pid
+
+
+def test_app_sources_and_a_failing_command(tmp_path):
+    """app_deploy from an archive and from git (twice each), a failing one-off command: the
+    assertions are in app_sources.yml, which runs on every container."""
+    archive = tmp_path / "blog.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(
+            PROJECT / "examples" / "blog",
+            arcname="blog",
+            filter=lambda member: None if "__pycache__" in member.name else member,
+        )
+    run = run_playbook(
+        Path(__file__).parent / "app_sources.yml",
+        f"app_sources_archive={archive}",
+        site_inputs=False,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert sorted(recaps(run)) == containers(), run.stdout[-2000:]
+    assert all("failed=0" in line for line in recaps(run).values())
 
 
 def changed_copy_of_the_example(directory):
@@ -264,15 +302,8 @@ def redeploy_under_load(tmp_path_factory):
     """Redeploy changed code to every container in one run of site.yml, while two bounded
     request loops per container (at most 240 s, stopped 3 s after the run) hit the home page
     through Nginx; return the run and each container's status codes and times."""
-    listing = subprocess.run(
-        ["ansible-inventory", "-i", INVENTORY, "--list"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    containers = {
-        name: testinfra.get_host("docker://" + name)
-        for name in sorted(json.loads(listing.stdout)["_meta"]["hostvars"])
-    }
-    for container in containers.values():
+    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    for container in hosts.values():
         container.run("rm -f /tmp/load.stop /tmp/load.[12]")
         started = container.run(
             "systemd-run --unit=blog-load --collect /bin/sh -c %s sh %s", LOAD, PUBLIC_URL
@@ -280,10 +311,10 @@ def redeploy_under_load(tmp_path_factory):
         assert started.rc == 0, started.stderr
     time.sleep(2)
     source = changed_copy_of_the_example(tmp_path_factory.mktemp("redeploy"))
-    run = run_site(f"app_deploy_src={source}/")
+    run = run_playbook(SITE, f"app_deploy_src={source}/")
     time.sleep(3)
     loads = {}
-    for name, container in containers.items():
+    for name, container in hosts.items():
         container.run("touch /tmp/load.stop")
         for _attempt in range(30):
             if container.run("systemctl is-active blog-load").stdout.strip() != "active":
@@ -296,6 +327,7 @@ def redeploy_under_load(tmp_path_factory):
 def test_redeploy_under_load_fails_no_request(host, hostname, redeploy_under_load):
     run, loads = redeploy_under_load
     assert run.returncode == 0, run.stdout[-3000:]
+    assert "failed=0" in recaps(run)[hostname]
     lines = loads[hostname].split()
     codes, times = lines[0::2], [float(t) for t in lines[1::2]]
     failed = [c for c in codes if c != "200"]
