@@ -2,11 +2,14 @@
 Nginx on the public name (blog.example.test resolves to 127.0.0.1 there) or straight to
 Gunicorn."""
 
+import json
 import os
 import re
 import shlex
+import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +22,9 @@ PUBLIC_HOST = urlsplit(PUBLIC_URL).hostname
 UPLOAD_LIMIT = 1024 * 1024  # blog_upload_limit_mb: 1
 ADMIN_PASSWORD = "molecule-admin-password"  # see molecule/resources/admin_password_hash
 SLUGS = ["welcome", "backups-that-restore", "por-que-hospedar-seu-blog"]
+PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+INVENTORY = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "") + "/inventory"
+SITE = PROJECT / "playbooks" / "site.yml"
 
 
 @dataclass
@@ -78,3 +84,35 @@ def host(host):
 @pytest.fixture
 def hostname(host):
     return host.backend.name
+
+
+def run_playbook(playbook, *extra_vars, site_inputs=True, timeout=900):
+    """Run a playbook on every container of the scenario, by default with the inputs molecule's
+    converge has (extra vars, so they override anything the playbook sets)."""
+    args = ["-e", f"@{PROJECT}/molecule/resources/vars/site.yml"] if site_inputs else []
+    for extra in extra_vars:
+        args += ["-e", extra]
+    return subprocess.run(
+        ["ansible-playbook", str(playbook), "-i", INVENTORY, *args],
+        env=dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
+            ANSIBLE_FORCE_COLOR="0",  # molecule sets it; the recap lines are parsed
+            ANSIBLE_NOCOLOR="1",
+        ),
+        cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def recaps(run):
+    """PLAY RECAP line of each host; a run that matched no host has none."""
+    return dict(re.findall(r"^(\S+)\s+: (ok=.*)$", run.stdout, re.MULTILINE))
+
+
+def containers():
+    listing = subprocess.run(
+        ["ansible-inventory", "-i", INVENTORY, "--list"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return sorted(json.loads(listing.stdout)["_meta"]["hostvars"])

@@ -1,7 +1,6 @@
 """The deployed stack, proven by real requests through Nginx to Gunicorn under systemd."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,18 +15,20 @@ from conftest import (
     ADMIN_PASSWORD,
     BIND,
     PREFIX,
+    PROJECT,
     PUBLIC_HOST,
     PUBLIC_URL,
+    SITE,
     SLUGS,
     UPLOAD_LIMIT,
+    containers,
     public,
+    recaps,
+    run_playbook,
     wait_until_healthy,
 )
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-INVENTORY = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "") + "/inventory"
-SITE = PROJECT / "playbooks" / "site.yml"
 
 
 @pytest.mark.parametrize("path", ["/", f"/articles/{SLUGS[0]}", "/admin/login", "/healthz"])
@@ -190,38 +191,6 @@ def test_site_answers_again_after_gunicorn_is_killed(host):
     assert took is not None, "no answer within 10 s of kill -9"
     print(f"answered again {took:.1f} s after kill -9 of the arbiter")
     assert host.run("systemctl show -p MainPID --value blog.service").stdout.strip() != pid
-
-
-def run_playbook(playbook, *extra_vars, site_inputs=True, timeout=900):
-    """Run a playbook on every container of the scenario, by default with the inputs molecule's
-    converge has (extra vars, so they override anything the playbook sets)."""
-    args = ["-e", f"@{PROJECT}/molecule/resources/vars/site.yml"] if site_inputs else []
-    for extra in extra_vars:
-        args += ["-e", extra]
-    return subprocess.run(
-        ["ansible-playbook", str(playbook), "-i", INVENTORY, *args],
-        env=dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
-            ANSIBLE_FORCE_COLOR="0",  # molecule sets it; the recap lines are parsed
-            ANSIBLE_NOCOLOR="1",
-        ),
-        cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-
-
-def recaps(run):
-    """PLAY RECAP line of each host; a run that matched no host has none."""
-    return dict(re.findall(r"^(\S+)\s+: (ok=.*)$", run.stdout, re.MULTILINE))
-
-
-def containers():
-    listing = subprocess.run(
-        ["ansible-inventory", "-i", INVENTORY, "--list"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return sorted(json.loads(listing.stdout)["_meta"]["hostvars"])
 
 
 BAD_INPUTS = {
