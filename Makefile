@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCENARIO ?=
 
-.PHONY: help setup demo demo-clean test lint sanity unit molecule images
+.PHONY: help setup demo demo-clean test lint sanity unit molecule images bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ unit: setup ## pytest: the example blog and the module logic
 
 molecule: setup ## All molecule scenarios, or one: make molecule SCENARIO=python_venv
 	@SCENARIOS="$(SCENARIO)" scripts/test.sh molecule
+
+bench: setup ## Benchmarks (benchmarks/): figures side by side with a baseline, no pass or fail
+	@for b in benchmarks/*.py; do echo "=== $$b"; .venv/bin/python "$$b" || exit 1; done
 
 images: ## Build the systemd test images when missing
 	@scripts/docker-engine.sh && scripts/build-images.sh
