@@ -86,12 +86,14 @@ def hostname(host):
     return host.backend.name
 
 
-def run_playbook(playbook, *extra_vars, site_inputs=True, timeout=900):
+def run_playbook(playbook, *extra_vars, site_inputs=True, options=(), timeout=900):
     """Run a playbook on every container of the scenario, by default with the inputs molecule's
-    converge has (extra vars, so they override anything the playbook sets)."""
+    converge has (extra vars, so they override anything the playbook sets); `options` are more
+    ansible-playbook options (--check, --diff)."""
     args = ["-e", f"@{PROJECT}/molecule/resources/vars/site.yml"] if site_inputs else []
     for extra in extra_vars:
         args += ["-e", extra]
+    args += list(options)
     return subprocess.run(
         ["ansible-playbook", str(playbook), "-i", INVENTORY, *args],
         env=dict(

@@ -61,6 +61,21 @@ def discovery():
     return logs, first, again
 
 
+@pytest.fixture(scope="session")
+def check_mode_publish(discovery, tmp_path_factory):
+    """publish.yml in check and diff mode with an edited copy of the published article; what
+    the fakes recorded before and after."""
+    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    edited = tmp_path_factory.mktemp("article") / "article.en.json"
+    article = json.loads(ARTICLE.read_text())
+    article["body"] += " Edited, but only in check mode."
+    edited.write_text(json.dumps(article))
+    before = {n: fake_requests(h) for n, h in hosts.items()}
+    run = run_playbook(PUBLISH, f"article_file={edited}", options=["--check", "--diff"])
+    after = {n: fake_requests(h) for n, h in hosts.items()}
+    return run, before, after
+
+
 def test_converge_submitted_every_sitemap_url_once(host, hostname, discovery):
     requests = discovery[0]["converge"][hostname]
     sitemap = [PUBLIC_URL + "/"] + [f"{PUBLIC_URL}/articles/{slug}" for slug in SLUGS]
@@ -93,6 +108,15 @@ def test_unchanged_article_sends_nothing(hostname, discovery):
     assert again.returncode == 0, again.stdout[-3000:]
     assert "changed=0" in recaps(again)[hostname]
     assert logs["again"][hostname] == logs["published"][hostname]
+
+
+def test_check_mode_publishes_and_submits_nothing(host, hostname, check_mode_publish):
+    run, before, after = check_mode_publish
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert after[hostname] == before[hostname]
+    assert "Edited, but only in check mode." in run.stdout  # the diff
+    page = public(host, "/articles/found-once-it-exists").body
+    assert "Edited, but only in check mode." not in page
 
 
 def test_missing_credentials_are_reported(discovery):
