@@ -12,6 +12,7 @@ from conftest import (
     PUBLIC_HOST,
     PUBLIC_URL,
     SLUGS,
+    STACK_ONLY,
     containers,
     curl,
     public,
@@ -110,6 +111,7 @@ def test_unchanged_article_sends_nothing(hostname, discovery):
     assert logs["again"][hostname] == logs["published"][hostname]
 
 
+@STACK_ONLY
 def test_check_mode_publishes_and_submits_nothing(host, hostname, check_mode_publish):
     run, before, after = check_mode_publish
     assert run.returncode == 0, run.stdout[-3000:]
@@ -142,6 +144,7 @@ def test_state_file_is_private(host):
     assert set(engines) == {"indexnow", "google", "baidu"}
 
 
+@STACK_ONLY
 def test_verify_playbook_passes(discovery):
     run = run_playbook(VERIFY, "verify_article=/articles/found-once-it-exists")
     assert run.returncode == 0, run.stdout[-3000:]
@@ -149,6 +152,7 @@ def test_verify_playbook_passes(discovery):
     assert BING_WARNING in " ".join(run.stdout.split())
 
 
+@STACK_ONLY
 def test_verify_playbook_fails_on_a_missing_page(host, hostname):
     run = run_playbook(VERIFY, "verify_article=/articles/no-such-article")
     assert run.returncode != 0
@@ -156,6 +160,7 @@ def test_verify_playbook_fails_on_a_missing_page(host, hostname):
     assert public(host, "/").status == 200
 
 
+@STACK_ONLY
 def test_publish_playbook_needs_an_article_file():
     run = run_playbook(PUBLISH, "article_file=/nonexistent.json")
     assert run.returncode != 0
