@@ -80,13 +80,6 @@ def check_publish_url(url):
     return url.rstrip("/")
 
 
-def resolve_for(url, connect_to):
-    """The http.Client resolve mapping that sends `url`'s host to `connect_to`."""
-    if not connect_to:
-        return None
-    return {urlsplit(url).hostname: connect_to}
-
-
 def normalise_timestamp(value):
     """An ISO 8601 date or datetime as the blog stores it: UTC, to the second, e.g.
     2026-12-01T08:00:00+00:00 (naive values are UTC). ValueError when it cannot be read here

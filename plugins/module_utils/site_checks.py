@@ -52,13 +52,6 @@ def base_url(url):
     return url.rstrip("/")
 
 
-def resolve_for(url, connect_to):
-    """The http.Client resolve mapping that sends `url`'s host to `connect_to` (None: DNS)."""
-    if not connect_to:
-        return None
-    return {urlsplit(url).hostname: connect_to}
-
-
 def absolute(base, path):
     """A path made absolute on the base URL (which may carry a path prefix); an absolute URL is
     kept as it is."""

@@ -65,6 +65,14 @@ def retry_after_seconds(value, now=None):
     return max(0, int(when.timestamp() - (time.time() if now is None else now)))
 
 
+def resolve_for(connect_to, *urls):
+    """The Client `resolve` mapping that sends the hosts of `urls` to `connect_to` (None when
+    connect_to is empty: DNS as usual)."""
+    if not connect_to:
+        return None
+    return {urlsplit(url).hostname: connect_to for url in urls if url and urlsplit(url).hostname}
+
+
 @contextlib.contextmanager
 def _resolved(resolve):
     """While active, names in `resolve` connect to the address mapped to them."""

@@ -150,6 +150,7 @@ from ansible_collections.selfhosted.flask_blog.plugins.module_utils import blog_
 from ansible_collections.selfhosted.flask_blog.plugins.module_utils.web_client import (  # noqa: E402
     Client,
     client_argument_spec,
+    resolve_for,
 )
 
 ARGUMENT_SPEC = {
@@ -194,7 +195,7 @@ def main():
         timeout=params["timeout"],
         validate_certs=params["validate_certs"],
         retries=params["retries"],
-        resolve=blog_api.resolve_for(publish_url, params["connect_to"]),
+        resolve=resolve_for(params["connect_to"], publish_url),
     )
     api = blog_api.BlogAPI(client, publish_url, params["token"])
     try:

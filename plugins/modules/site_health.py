@@ -263,6 +263,7 @@ from ansible_collections.selfhosted.flask_blog.plugins.module_utils import site_
 from ansible_collections.selfhosted.flask_blog.plugins.module_utils.web_client import (  # noqa: E402
     Client,
     client_argument_spec,
+    resolve_for,
 )
 
 ARGUMENT_SPEC = {
@@ -318,7 +319,7 @@ def main():
         timeout=params["timeout"],
         validate_certs=params["validate_certs"],
         retries=0,
-        resolve=site_checks.resolve_for(params["url"], params["connect_to"]),
+        resolve=resolve_for(params["connect_to"], params["url"]),
     )
     checks, attempts = site_checks.check_until_healthy(
         params, client, runner, retries=params["retries"], delay=params["delay"]

@@ -351,13 +351,13 @@ diff:
   sample: {"before": {"indexnow": []}, "after": {"indexnow": ["https://blog.example.com/new"]}}
 """
 
-from urllib.parse import urlsplit  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.selfhosted.flask_blog.plugins.module_utils import submission  # noqa: E402
 from ansible_collections.selfhosted.flask_blog.plugins.module_utils.web_client import (  # noqa: E402
     Client,
     client_argument_spec,
+    resolve_for,
 )
 
 ENGINE_OPTIONS = {
@@ -419,12 +419,7 @@ def main():
             resolve=resolve,
         )
 
-    resolve = None
-    if params["connect_to"]:
-        hosts = {
-            urlsplit(url).hostname for url in (params["sitemap_url"], params["site_url"]) if url
-        }
-        resolve = {host: params["connect_to"] for host in hosts if host}
+    resolve = resolve_for(params["connect_to"], params["sitemap_url"], params["site_url"])
 
     def output(report):
         result = dict(report.result)

@@ -6,7 +6,10 @@ import json
 import pytest
 from ansible_collections.selfhosted.flask_blog.plugins.module_utils import site_checks
 from ansible_collections.selfhosted.flask_blog.plugins.module_utils.sitemap import Entry
-from ansible_collections.selfhosted.flask_blog.plugins.module_utils.web_client import Client
+from ansible_collections.selfhosted.flask_blog.plugins.module_utils.web_client import (
+    Client,
+    resolve_for,
+)
 from module_harness import PUBLIC_HOST, FakeRunner, healthy_runner, welcome_article
 
 SECRET_VALUE = "s3cr3t-value-that-must-never-show-up"
@@ -338,8 +341,12 @@ def test_paths_are_made_absolute_on_a_prefixed_url():
     assert site_checks.absolute(base, "/") == "https://example.com/blog/"
     assert site_checks.absolute(base, "articles/x") == "https://example.com/blog/articles/x"
     assert site_checks.absolute(base, "https://other.test/x") == "https://other.test/x"
-    assert site_checks.resolve_for(base, "127.0.0.1") == {"example.com": "127.0.0.1"}
-    assert site_checks.resolve_for(base, None) is None
+    assert resolve_for("127.0.0.1", base) == {"example.com": "127.0.0.1"}
+    assert resolve_for(None, base) is None
+    assert resolve_for("::1", base, "https://www.example.com/x", None) == {
+        "example.com": "::1",
+        "www.example.com": "::1",
+    }
 
 
 def test_canonical_urls_and_offenders():
