@@ -55,7 +55,7 @@ class Engine:
     takes:       "urls" (the engine gets the new or changed URLs) or "sitemap" (the engine gets
                  the sitemap URL, once, when any of its URLs is new or changed).
 
-    and implement submit(). `client` is an http.Client; `options` the engine's option dict;
+    and implement submit(). `client` is an web_client.Client; `options` the engine's option dict;
     `site` the site's base URL (scheme://host[:port]/).
     """
 

@@ -4,7 +4,7 @@
 must contain, canonical URLs on the public host, the sitemap and the URLs it must list, systemd
 units, `nginx -t`, and the keys of the environment file.
 
-Every check returns one result {name, ok, reason, details}. HTTP goes through an http.Client
+Every check returns one result {name, ok, reason, details}. HTTP goes through an web_client.Client
 (give it resolve={host: address} to check a server before DNS points at it); commands go
 through `runner(argv) -> (rc, stdout, stderr)`, so that tests can fake both.
 

@@ -316,7 +316,7 @@ def fetch(client, url, site=None, max_depth=2):
     lists (an index listing indexes, up to `max_depth` levels of files: 1 = only `url`,
     2 = an index and its sitemaps, as sitemaps.org allows).
 
-    client: an http.Client. site: "scheme://host[:port]" every <loc> must be on (default: the
+    client: an web_client.Client. site: "scheme://host[:port]" every <loc> must be on (default: the
     scheme and host of `url`; a path in it is ignored). Returns a Sitemap; raises SitemapError.
     """
     checker = _Checker(site or url)

@@ -149,7 +149,7 @@ def run(
 ):
     """One sitemap_submit run; returns a Report, raises SubmissionError.
 
-    sitemap_client: the http.Client that fetches the sitemap (it may connect to another
+    sitemap_client: the web_client.Client that fetches the sitemap (it may connect to another
     address); engine_client: the one the engines use. site: the site's public base URL
     (default: the scheme and host of sitemap_url). move(src, dest): how the new state file is
     put in place (a module's atomic_move; default os.replace). engines: the engine classes

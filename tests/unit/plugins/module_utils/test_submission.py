@@ -30,7 +30,7 @@ def urlset(*pairs):
 
 
 class StubClient:
-    """Answers GETs from a dict of bodies; counts requests like http.Client."""
+    """Answers GETs from a dict of bodies; counts requests like web_client.Client."""
 
     def __init__(self, files=None):
         self.files = dict(files or {})
