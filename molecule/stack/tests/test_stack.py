@@ -20,6 +20,7 @@ from conftest import (
     PUBLIC_URL,
     SITE,
     SLUGS,
+    STACK_ONLY,
     UPLOAD_LIMIT,
     containers,
     public,
@@ -211,6 +212,7 @@ def bad_input_runs():
     return {extra: run_playbook(SITE, extra, timeout=300) for extra in BAD_INPUTS}
 
 
+@STACK_ONLY
 def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs):
     before = {path: host.file(path).sha256sum for path in WATCHED}
     pid = host.run("systemctl show -p MainPID --value blog.service").stdout
@@ -223,6 +225,7 @@ def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs)
     assert host.run("systemctl show -p MainPID --value blog.service").stdout == pid
 
 
+@STACK_ONLY
 def test_app_sources_and_a_failing_command(tmp_path):
     """app_deploy from an archive and from git (twice each), a failing one-off command: the
     assertions are in app_sources.yml, which runs on every container."""
