@@ -8,6 +8,7 @@ body size. Every request is sent with curl inside the container, to 127.0.0.1.
 """
 
 import json
+import re
 import shlex
 
 import pytest
@@ -141,6 +142,20 @@ def test_main_configuration_has_no_old_tls_defaults(host):
     lines = [line.split("#")[0] for line in text.splitlines()]
     assert not [line for line in lines if "TLSv1 " in line or "TLSv1.1" in line]
     assert not [line for line in lines if "ssl_prefer_server_ciphers on" in line]
+
+
+def test_workers_may_open_twice_worker_connections(host):
+    # Three sites ran the role: the line was added once, and is what the workers got.
+    text = host.file("/etc/nginx/nginx.conf").content_string
+    lines = [line.split("#")[0].strip() for line in text.splitlines()]
+    assert [li for li in lines if "worker_rlimit_nofile" in li] == ["worker_rlimit_nofile 8192;"]
+    connections = int(re.search(r"^\s*worker_connections\s+(\d+);", text, re.MULTILINE).group(1))
+    assert 2 * connections <= 8192
+    workers = host.run("pgrep -f 'nginx: worker process'").stdout.split()
+    assert workers
+    for pid in workers:
+        limits = host.file(f"/proc/{pid}/limits").content_string
+        assert re.search(r"^Max open files\s+8192\s", limits, re.MULTILINE), limits
 
 
 def test_no_ipv6_listener(host):
@@ -458,7 +473,7 @@ def test_prefixed_static_and_uploads(host):
     assert SECRET not in get(host, f"https://{NOTES}/notes/static../secret.txt").body
 
 
-def test_hsts_and_extra_headers_when_asked_for(host):
+def test_hsts_by_default_and_extra_headers_when_asked_for(host):
     for url in (f"https://{NOTES}/notes/", f"https://{NOTES}/notes/static/hello.txt"):
         response = get(host, url)
         assert response.header("strict-transport-security") == "max-age=63072000"

@@ -1,8 +1,11 @@
 """Exposure and hostile requests, measured on the deployed stack: the app unit's
 systemd-analyze score, and requests no browser sends, all through the real Nginx."""
 
+import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,17 @@ def test_tls_1_2_ciphers_are_the_intermediate_list(host):
     accepted = {c for c in tls12 if handshake(host, "-tls1_2", f"-cipher '{c}:@SECLEVEL=0'")}
     print(f"TLS 1.2: {len(accepted)} of {len(tls12)} ciphers accepted: {sorted(accepted)}")
     assert accepted == INTERMEDIATE_RSA
+
+
+def test_gixy_finds_nothing_in_the_rendered_configuration(host):
+    # gixy-ng (from the test venv) reads the whole configuration as nginx itself loaded it.
+    dump = host.run("nginx -T")
+    assert dump.rc == 0, dump.stderr
+    gixy = Path(sys.executable).with_name("gixy")
+    report = subprocess.run(
+        [str(gixy), "--format", "json", "-"],
+        input=dump.stdout, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    findings = json.loads(report.stdout)
+    assert findings == [], json.dumps(findings, indent=2)
+    assert "ssl_protocols" in dump.stdout and "server_name" in dump.stdout  # it read the site
