@@ -1,6 +1,7 @@
 """Admin area: session login with CSRF protection, dashboard and image uploads."""
 
 import contextlib
+import errno
 import functools
 import hmac
 import os
@@ -25,6 +26,7 @@ from werkzeug.utils import secure_filename
 
 from .articles import all_articles, utc_now
 from .db import get_db
+from .errors import error_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -206,8 +208,10 @@ def upload():
     directory = current_app.config["UPLOAD_DIR"]
     try:
         name = store_upload(image.stream, directory, stem, ext)
-    except OSError:
+    except OSError as e:
         current_app.logger.exception("Could not store an uploaded image in %s", directory)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return error_response(507, "No space is left to store the image; nothing was saved.")
         abort(500, "The image could not be stored; the error has been logged.")
     current_app.logger.info("Uploaded image %s", name)
     flash(f"Uploaded {name}.", "success")

@@ -1,8 +1,11 @@
+import errno
 import io
 import logging
+import os
 from pathlib import Path
 
 import pytest
+from blog import admin
 from conftest import PASSWORD, csrf_from, log_in, tiny_png
 
 
@@ -178,3 +181,22 @@ def test_unwritable_upload_dir_gives_clean_error(make_app, tmp_path, caplog):
     assert "Internal Server Error" in html and 'class="site-header"' in html
     assert "Traceback" not in html
     assert "Could not store an uploaded image" in caplog.text
+
+
+def test_full_disk_gives_507_and_leaves_no_partial_file(make_app, tmp_path, monkeypatch, caplog):
+    app = make_app()
+    client = app.test_client()
+    log_in(client)
+
+    def full(src, dst, length=0):
+        dst.write(src.read(100))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(admin.shutil, "copyfileobj", full)
+    with caplog.at_level(logging.ERROR):
+        response = upload(client, tiny_png(), "a.png")
+    assert response.status_code == 507
+    html = response.get_data(as_text=True)
+    assert "No space is left" in html and 'class="site-header"' in html
+    assert os.listdir(app.config["UPLOAD_DIR"]) == []
+    assert client.get("/").status_code == 200

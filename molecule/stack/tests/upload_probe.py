@@ -1,7 +1,8 @@
 """Runs inside the test container (python3 stdlib only): log in as admin and upload bodies just
 under and just over the limit, through Nginx and straight to Gunicorn; print JSON results.
 
-Usage: python3 -c "$(cat upload_probe.py)" PUBLIC_URL BIND LIMIT_BYTES PASSWORD
+Usage: python3 -c "$(cat upload_probe.py)" PUBLIC_URL BIND LIMIT_BYTES PASSWORD [SIZE]
+  With SIZE: one upload of SIZE bytes through Nginx only; print its status and page text.
 """
 
 import contextlib
@@ -14,6 +15,7 @@ import sys
 from urllib.parse import urlencode, urlsplit
 
 PUBLIC_URL, BIND, LIMIT, PASSWORD = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+SIZE = int(sys.argv[5]) if len(sys.argv) > 5 else None
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -92,6 +94,14 @@ class Client:
         content_type = f"multipart/form-data; boundary={boundary}"
         return self.request("POST", "/admin/upload", body, content_type)
 
+
+if SIZE is not None:
+    client = Client(PUBLIC_URL)
+    login = client.login()
+    status, body = client.upload(SIZE)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+    print(json.dumps({"login": login, "status": status, "text": text.strip()}))
+    sys.exit(0)
 
 results = {}
 direct = BIND if BIND.startswith("unix:") else f"http://{BIND}"
