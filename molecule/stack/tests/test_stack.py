@@ -269,12 +269,32 @@ done
 wait"""
 
 
+DATA_CHECKSUMS = """cd /var/www/blog/static/uploads &&
+  find . -type f -print0 | sort -z | xargs -0r sha256sum
+stat -c 'database inode %i' /var/www/blog/instance/database.db
+runuser -u www-data -- python3 -c '
+import hashlib, sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print("database content", hashlib.sha256("\\n".join(db.iterdump()).encode()).hexdigest())
+' /var/www/blog/instance/database.db"""
+
+
+def data_checksums(container):
+    """Checksums of every upload, the database file's inode and its content (as SQL, read as
+    the service user: reading a WAL database writes its -shm file)."""
+    result = container.run("sh -c %s", DATA_CHECKSUMS)
+    assert result.rc == 0, result.stderr
+    return result.stdout
+
+
 @pytest.fixture(scope="session")
 def redeploy_under_load(tmp_path_factory):
     """Redeploy changed code to every container in one run of site.yml, while two bounded
     request loops per container (at most 240 s, stopped 3 s after the run) hit the home page
-    through Nginx; return the run and each container's status codes and times."""
+    through Nginx; return the run, each container's status codes and times, and its data
+    checksums before and after."""
     hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    before = {name: data_checksums(container) for name, container in hosts.items()}
     for container in hosts.values():
         container.run("rm -f /tmp/load.stop /tmp/load.[12]")
         started = container.run(
@@ -293,11 +313,12 @@ def redeploy_under_load(tmp_path_factory):
                 break
             time.sleep(1)
         loads[name] = container.run("cat /tmp/load.[12]").stdout
-    return run, loads
+    after = {name: data_checksums(container) for name, container in hosts.items()}
+    return run, loads, before, after
 
 
 def test_redeploy_under_load_fails_no_request(host, hostname, redeploy_under_load):
-    run, loads = redeploy_under_load
+    run, loads, _before, _after = redeploy_under_load
     assert run.returncode == 0, run.stdout[-3000:]
     assert "failed=0" in recaps(run)[hostname]
     lines = loads[hostname].split()
@@ -307,6 +328,13 @@ def test_redeploy_under_load_fails_no_request(host, hostname, redeploy_under_loa
     assert len(codes) > 100
     assert failed == []
     assert RELEASE_MARK in public(host, "/").body
+
+
+def test_redeploy_leaves_the_database_and_the_uploads_alone(hostname, redeploy_under_load):
+    run, _loads, before, after = redeploy_under_load
+    assert run.returncode == 0
+    assert "database content" in before[hostname] and "./" in before[hostname]  # an upload
+    assert after[hostname] == before[hostname]
 
 
 def test_site_comes_back_after_a_reboot(host, hostname):
