@@ -123,3 +123,13 @@ def containers():
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     return sorted(json.loads(listing.stdout)["_meta"]["hostvars"])
+
+
+def exposure(host, unit):
+    """The overall exposure level `systemd-analyze security` gives a unit (printed)."""
+    report = host.run(f"systemd-analyze security --no-pager {shlex.quote(unit)}")
+    assert report.rc == 0, report.stderr
+    score = re.search(rf"Overall exposure level for {re.escape(unit)}: ([0-9.]+)", report.stdout)
+    assert score, report.stdout[-500:]
+    print(f"systemd-analyze security {unit}: {score.group(1)}")
+    return float(score.group(1))

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 import testinfra
-from conftest import PUBLIC_URL, SLUGS, STACK_ONLY, containers, curl, public, run_playbook
+from conftest import (
+    PUBLIC_URL,
+    SLUGS,
+    STACK_ONLY,
+    containers,
+    curl,
+    exposure,
+    public,
+    run_playbook,
+)
 
 EXPOSURE_LIMIT = 1.5  # the stock nginx unit scores 9.6 in the same containers
 NGINX_EXPOSURE_LIMIT = 3.0  # with nginx_proxy_service_hardening: 2.6 measured
@@ -28,15 +37,6 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "strict-origin-when-cross-origin",
 }
-
-
-def exposure(host, unit):
-    report = host.run(f"systemd-analyze security --no-pager {unit}")
-    assert report.rc == 0, report.stderr
-    score = re.search(rf"Overall exposure level for {re.escape(unit)}: ([0-9.]+)", report.stdout)
-    assert score, report.stdout[-500:]
-    print(f"systemd-analyze security {unit}: {score.group(1)}")
-    return float(score.group(1))
 
 
 def test_app_unit_exposure_is_at_most_1_5(host):
