@@ -92,12 +92,16 @@ def backup_now(host):
     return seconds, journal
 
 
+def unit_properties(host, unit, *names):
+    listing = host.run("systemctl show %s " + " ".join(["-p %s"] * len(names)), unit, *names)
+    return dict(line.split("=", 1) for line in listing.stdout.splitlines() if "=" in line)
+
+
 def test_timer_is_enabled_active_and_scheduled(host):
-    timer = host.run(
-        f"systemctl show {UNIT}.timer -p UnitFileState -p ActiveState -p Unit -p Persistent "
-        "-p RandomizedDelayUSec -p NextElapseUSecRealtime"
-    ).stdout
-    show = dict(line.split("=", 1) for line in timer.splitlines() if "=" in line)
+    show = unit_properties(
+        host, f"{UNIT}.timer", "UnitFileState", "ActiveState", "Unit", "Persistent",
+        "RandomizedDelayUSec", "NextElapseUSecRealtime",
+    )  # fmt: skip
     print(f"{UNIT}.timer: {show}")
     assert show["UnitFileState"] == "enabled"
     assert show["ActiveState"] == "active"
@@ -108,11 +112,10 @@ def test_timer_is_enabled_active_and_scheduled(host):
 
 
 def test_backup_service_runs_as_the_service_user_in_the_apps_sandbox(host):
-    service = host.run(
-        f"systemctl show {UNIT}.service -p Type -p User -p Group -p ReadWritePaths "
-        "-p ProtectSystem -p PrivateNetwork -p ExecStart"
-    ).stdout
-    show = dict(line.split("=", 1) for line in service.splitlines() if "=" in line)
+    show = unit_properties(
+        host, f"{UNIT}.service", "Type", "User", "Group", "ReadWritePaths", "ProtectSystem",
+        "PrivateNetwork", "ExecStart",
+    )  # fmt: skip
     assert (show["Type"], show["User"], show["Group"]) == ("oneshot", "www-data", "www-data")
     assert set(show["ReadWritePaths"].split()) == {BACKUP_DIR, "/var/www/blog/instance"}
     assert (show["ProtectSystem"], show["PrivateNetwork"]) == ("strict", "yes")
