@@ -151,8 +151,10 @@ def test_workers_may_open_twice_worker_connections(host):
     assert [li for li in lines if "worker_rlimit_nofile" in li] == ["worker_rlimit_nofile 8192;"]
     connections = int(re.search(r"^\s*worker_connections\s+(\d+);", text, re.MULTILINE).group(1))
     assert 2 * connections <= 8192
-    workers = host.run("pgrep -f 'nginx: worker process'").stdout.split()
-    assert workers
+    # ps -C matches the command name, so the shell running ps is not counted as a worker.
+    processes = host.run("ps -C nginx -o pid=,args=").stdout.splitlines()
+    workers = [line.split()[0] for line in processes if "worker process" in line]
+    assert workers, processes
     for pid in workers:
         limits = host.file(f"/proc/{pid}/limits").content_string
         assert re.search(r"^Max open files\s+8192\s", limits, re.MULTILINE), limits
