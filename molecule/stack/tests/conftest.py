@@ -125,6 +125,21 @@ def containers():
     return sorted(json.loads(listing.stdout)["_meta"]["hostvars"])
 
 
+def all_containers():
+    """Every container of the scenario by name, reached with `docker exec`."""
+    return {name: testinfra.get_host("docker://" + name) for name in containers()}
+
+
+def unit_properties(host, unit, *names):
+    """Properties of a systemd unit (`systemctl show -p`), by name."""
+    listing = host.run("systemctl show %s " + " ".join(["-p %s"] * len(names)), unit, *names)
+    return dict(line.split("=", 1) for line in listing.stdout.splitlines() if "=" in line)
+
+
+def unit_property(host, unit, name):
+    return unit_properties(host, unit, name).get(name, "")
+
+
 def exposure(host, unit):
     """The overall exposure level `systemd-analyze security` gives a unit (printed)."""
     report = host.run(f"systemd-analyze security --no-pager {shlex.quote(unit)}")

@@ -9,8 +9,18 @@ import shlex
 import time
 
 import pytest
-import testinfra
-from conftest import PROJECT, SLUGS, STACK_ONLY, containers, exposure, public, recaps, run_playbook
+from conftest import (
+    PROJECT,
+    SLUGS,
+    STACK_ONLY,
+    all_containers,
+    exposure,
+    public,
+    recaps,
+    run_playbook,
+    unit_properties,
+    unit_property,
+)
 
 UNIT = "blog-backup"
 BACKUP_DIR = "/var/backups/blog"
@@ -85,16 +95,11 @@ def backup_now(host):
     start = time.monotonic()
     run = host.run(f"systemctl start {UNIT}.service")
     seconds = time.monotonic() - start
-    invocation = host.run(f"systemctl show -p InvocationID --value {UNIT}.service").stdout.strip()
+    invocation = unit_property(host, f"{UNIT}.service", "InvocationID")
     journal = host.run(f"journalctl _SYSTEMD_INVOCATION_ID={invocation} --no-pager -o cat").stdout
     journal = journal.strip()  # the program's own lines, of this run only
     assert run.rc == 0, (run.stderr, journal)
     return seconds, journal
-
-
-def unit_properties(host, unit, *names):
-    listing = host.run("systemctl show %s " + " ".join(["-p %s"] * len(names)), unit, *names)
-    return dict(line.split("=", 1) for line in listing.stdout.splitlines() if "=" in line)
 
 
 def test_timer_is_enabled_active_and_scheduled(host):
@@ -187,7 +192,7 @@ def restore_runs():
     """On each container: a fresh backup, then a marker row and deleted probe rows that the
     restore must undo; one run of playbooks/restore.yml with the newest backup, then one with
     a bad name. Drops the probe table and the before-restore copies afterwards."""
-    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    hosts = all_containers()
     before = {}
     for name, container in hosts.items():
         sql(container, PROBE_TABLE)

@@ -6,14 +6,13 @@ import json
 from urllib.parse import unquote
 
 import pytest
-import testinfra
 from conftest import (
     PROJECT,
     PUBLIC_HOST,
     PUBLIC_URL,
     SLUGS,
     STACK_ONLY,
-    containers,
+    all_containers,
     curl,
     public,
     recaps,
@@ -53,7 +52,7 @@ def sitemap_puts(requests):
 def discovery():
     """What the fakes recorded after converge, then after publishing a new article, then after
     publishing it again unchanged; with the runs."""
-    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    hosts = all_containers()
     logs = {"converge": {n: fake_requests(h) for n, h in hosts.items()}}
     first = run_playbook(PUBLISH, f"article_file={ARTICLE}")
     logs["published"] = {n: fake_requests(h) for n, h in hosts.items()}
@@ -66,7 +65,7 @@ def discovery():
 def check_mode_publish(discovery, tmp_path_factory):
     """publish.yml in check and diff mode with an edited copy of the published article; what
     the fakes recorded before and after."""
-    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    hosts = all_containers()
     edited = tmp_path_factory.mktemp("article") / "article.en.json"
     article = json.loads(ARTICLE.read_text())
     article["body"] += " Edited, but only in check mode."

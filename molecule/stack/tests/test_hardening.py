@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import testinfra
 from conftest import (
     PUBLIC_URL,
     SLUGS,
     STACK_ONLY,
-    containers,
+    all_containers,
     curl,
     exposure,
     public,
@@ -66,7 +65,7 @@ def sandbox_rollback():
     """The sandbox tasks of nginx_proxy with a sandbox nginx cannot start in (it cannot write
     its logs or pid file), then again with the scenario's own; each container's nginx after
     each run."""
-    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    hosts = all_containers()
     playbook = Path(__file__).parent / "nginx_sandbox.yml"
     broken = run_playbook(playbook, '{"nginx_proxy_service_writable_paths": ["/var/lib/nginx"]}')
     after_broken = {name: nginx_state(container) for name, container in hosts.items()}

@@ -10,7 +10,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-import testinfra
 from conftest import (
     ADMIN_PASSWORD,
     BIND,
@@ -22,10 +21,12 @@ from conftest import (
     SLUGS,
     STACK_ONLY,
     UPLOAD_LIMIT,
+    all_containers,
     containers,
     public,
     recaps,
     run_playbook,
+    unit_property,
     wait_until_healthy,
 )
 
@@ -185,13 +186,13 @@ def test_service_is_active_and_enabled(host):
 
 
 def test_site_answers_again_after_gunicorn_is_killed(host):
-    pid = host.run("systemctl show -p MainPID --value blog.service").stdout.strip()
+    pid = unit_property(host, "blog.service", "MainPID")
     assert pid not in ("", "0")
     assert host.run(f"kill -9 {pid}").rc == 0
     took = wait_until_healthy(host, 10)
     assert took is not None, "no answer within 10 s of kill -9"
     print(f"answered again {took:.1f} s after kill -9 of the arbiter")
-    assert host.run("systemctl show -p MainPID --value blog.service").stdout.strip() != pid
+    assert unit_property(host, "blog.service", "MainPID") != pid
 
 
 BAD_INPUTS = {
@@ -215,14 +216,14 @@ def bad_input_runs():
 @STACK_ONLY
 def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs):
     before = {path: host.file(path).sha256sum for path in WATCHED}
-    pid = host.run("systemctl show -p MainPID --value blog.service").stdout
+    pid = unit_property(host, "blog.service", "MainPID")
     for extra, message in BAD_INPUTS.items():
         run = bad_input_runs[extra]
         assert run.returncode != 0, extra
         assert message in run.stdout, (extra, run.stdout[-2000:])
         assert "changed=0" in recaps(run)[hostname], (extra, recaps(run))
     assert {path: host.file(path).sha256sum for path in WATCHED} == before
-    assert host.run("systemctl show -p MainPID --value blog.service").stdout == pid
+    assert unit_property(host, "blog.service", "MainPID") == pid
 
 
 @STACK_ONLY
@@ -293,7 +294,7 @@ def redeploy_under_load(tmp_path_factory):
     request loops per container (at most 240 s, stopped 3 s after the run) hit the home page
     through Nginx; return the run, each container's status codes and times, and its data
     checksums before and after."""
-    hosts = {name: testinfra.get_host("docker://" + name) for name in containers()}
+    hosts = all_containers()
     before = {name: data_checksums(container) for name, container in hosts.items()}
     for container in hosts.values():
         container.run("rm -f /tmp/load.stop /tmp/load.[12]")
