@@ -17,7 +17,7 @@ demo: setup ## Deploy the example blog into a local systemd container and print 
 demo-clean: ## Remove the demo container and its secrets
 	@scripts/demo.sh clean
 
-test: setup ## Run every test layer: lint, sanity, unit, molecule (Debian 12 and 13)
+test: setup ## Run every test layer: lint, sanity, galaxy, unit, molecule (Debian 12 and 13)
 	@scripts/test.sh
 
 lint: setup ## yamllint, ansible-lint (production profile) and ruff

@@ -20,6 +20,9 @@ layer_yamllint() { yamllint --strict .; }
 layer_ansible_lint() { ansible-lint --offline --profile production; }
 layer_ruff() { ruff check . && ruff format --check .; }
 layer_sanity() { scripts/sanity.sh; }
+# The collection as Galaxy users get it: build, file list, galaxy-importer, ansible-doc on the
+# installed tarball, changelog (scripts/galaxy-check.sh).
+layer_galaxy() { scripts/galaxy-check.sh; }
 layer_unit() {
   (cd examples/blog && pytest -p no:cacheprovider) || return 1
   [ ! -d tests/unit ] || pytest -p no:cacheprovider tests/unit
@@ -45,7 +48,7 @@ layer_molecule() {
 }
 
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(yamllint ansible_lint ruff sanity unit molecule)
+[ ${#layers[@]} -gt 0 ] || layers=(yamllint ansible_lint ruff sanity galaxy unit molecule)
 summary=() passed=0 failed=0
 for layer in "${layers[@]}"; do
   layer=${layer//-/_}
