@@ -3,6 +3,7 @@
 Every container a benchmark starts is named ``flask-blog-bench-*`` and removed when it ends.
 """
 
+import atexit
 import json
 import os
 import re
@@ -88,16 +89,20 @@ def apt_install(name, *packages):
        "--no-install-recommends " + " ".join(packages) + " >/dev/null")  # fmt: skip
 
 
-def inventory(names, **hostvars):
-    """An inventory file (JSON is YAML) for the containers, reached through Docker."""
-    hosts = {
+def inventory(hosts, **hostvars):
+    """An inventory file (JSON is YAML) for the containers, reached through Docker: `hosts` is a
+    list of names, or a mapping of names to each one's own variables; `hostvars` go to all.
+    The file is removed when the benchmark exits."""
+    own = hosts if isinstance(hosts, dict) else {name: {} for name in hosts}
+    entries = {
         name: {"ansible_connection": "community.docker.docker",
-               "ansible_python_interpreter": "/usr/bin/python3", **hostvars}
-        for name in names
+               "ansible_python_interpreter": "/usr/bin/python3", **hostvars, **variables}
+        for name, variables in own.items()
     }  # fmt: skip
     descriptor, path = tempfile.mkstemp(suffix=".yml", prefix="bench-inv-")
     with os.fdopen(descriptor, "w") as handle:
-        json.dump({"all": {"hosts": hosts}}, handle)
+        json.dump({"all": {"hosts": entries}}, handle)
+    atexit.register(Path(path).unlink, missing_ok=True)
     return path
 
 
