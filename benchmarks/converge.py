@@ -126,7 +126,7 @@ def main():
         else:
             run = stack.site(inventories[side], env=env)
         runs.setdefault(label, []).append(run)
-        tasks, _, _, changed = counts(run)
+        tasks, _headers, _handlers, changed = counts(run)
         print(
             f"  {label:<28} {run.seconds:7.1f} s  tasks {tasks}, changed {changed}",
             file=sys.stderr,
@@ -167,7 +167,7 @@ def main():
 
     rows = []
     for label, measured in runs.items():
-        tasks, headers, handlers, _ = counts(measured[-1])
+        tasks, headers, handlers, _changed = counts(measured[-1])
         changed = "/".join(str(counts(run)[3]) for run in measured)
         rows.append((label, median(label), len(measured), tasks, headers, handlers, changed))
 

@@ -89,7 +89,7 @@ def python_load(name, target, path, args, seconds, max_requests):
 def rounds(pairs, args):
     """Run every (label, measure) once per round, in turn; warm each up first. Returns
     {label: [results]}."""
-    results = {label: [] for label, _ in pairs}
+    results = {label: [] for label, _measure in pairs}
     for _label, measure in pairs:
         measure(1, 10_000)
     for _round in range(args.rounds):

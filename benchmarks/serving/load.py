@@ -99,7 +99,7 @@ def worker():
 
 if STOP_FILE:
     threading.Thread(target=watch_stop_file, daemon=True).start()
-threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+threads = [threading.Thread(target=worker) for _worker in range(CONCURRENCY)]
 for thread in threads:
     thread.start()
 for thread in threads:
