@@ -13,8 +13,8 @@ rounds in the same run (the median round is shown):
      edits of ssl_protocols, ssl_prefer_server_ciphers and worker_rlimit_nofile), target >= 0.9.
      All three with wrk.
   2. the home page through Nginx vs straight from Gunicorn, target >= 0.85: on the TCP bind with
-     wrk and with the stdlib generator benchmarks/serving/load.py, on the Unix socket with load.py
-     (wrk cannot talk to a Unix socket).
+     wrk and with the stdlib generator load.py (the suite's molecule/stack/tests/load_probe.py),
+     on the Unix socket with load.py (wrk cannot talk to a Unix socket).
   3. a redeploy of changed code (a template edit, so the app must restart) with site.yml while a
      paced load runs through Nginx on both containers: failed requests (target 0), the slowest.
 
@@ -36,6 +36,7 @@ from pathlib import Path
 from lib import stack
 
 FILES = Path(__file__).resolve().parent / "serving"
+LOAD_PY = stack.ROOT / "molecule" / "stack" / "tests" / "load_probe.py"  # "load.py" in the table
 TCP, UNIX = "flask-blog-bench-serving-tcp", "flask-blog-bench-serving-unix"
 BINDS = {TCP: "127.0.0.1:8000", UNIX: "unix:/run/blog/gunicorn.sock"}
 PUBLIC = f"https://{stack.PUBLIC_HOST}"
@@ -67,18 +68,22 @@ def wrk(name, url, args, seconds, max_requests):
 
 
 def load(name, target, path, concurrency, seconds, max_requests, rate=0, stop_file=""):
-    """The command line of one benchmarks/serving/load.py run in the container."""
-    argv = [target, path, concurrency, seconds, max_requests, rate, stop_file]
+    """The command line of one load.py run in the container (the script goes on stdin)."""
+    options = {"paths": path, "concurrency": concurrency, "seconds": seconds,
+               "max-requests": max_requests, "rate": rate}  # fmt: skip
+    argv = [f"--{option}={value}" for option, value in options.items()]
+    if stop_file:
+        argv.append(f"--stop-file={stop_file}")
     return [
         "docker", "exec", "-i", name, "timeout", str(int(seconds) + 30),
-        "python3", "-", *map(str, argv),
+        "python3", "-", target, *argv,
     ]  # fmt: skip
 
 
 def python_load(name, target, path, args, seconds, max_requests):
     run = subprocess.run(
         load(name, target, path, args.py_concurrency, seconds, max_requests),
-        input=(FILES / "load.py").read_text(), capture_output=True, text=True,
+        input=LOAD_PY.read_text(), capture_output=True, text=True,
         timeout=seconds + 60, check=True,
     )  # fmt: skip
     result = json.loads(run.stdout)
@@ -177,7 +182,7 @@ def redeploy_under_load(inventory_file, args):
     generators = {}
     for name in BINDS:
         stack.sh(name, f"rm -f {stop_file}")
-        with (FILES / "load.py").open() as script:
+        with LOAD_PY.open() as script:
             generators[name] = subprocess.Popen(
                 load(name, PUBLIC, PAGE, args.redeploy_concurrency, args.redeploy_max_seconds,
                      args.redeploy_rate * args.redeploy_max_seconds, args.redeploy_rate,

@@ -148,3 +148,34 @@ def exposure(host, unit):
     assert score, report.stdout[-500:]
     print(f"systemd-analyze security {unit}: {score.group(1)}")
     return float(score.group(1))
+
+
+LOAD_PROBE = (Path(__file__).parent / "load_probe.py").read_text()
+LOAD_UNIT = "blog-load-probe"
+LOAD_OUTPUT = "/tmp/load-probe.json"
+
+
+def start_load(host, *options):
+    """load_probe.py through Nginx on the public URL, as a transient unit in the container (so
+    it outlives this call); `options` are its own (--paths, --seconds, ...)."""
+    host.run("rm -f %s", LOAD_OUTPUT)
+    started = host.run(
+        "systemd-run --unit=%s --collect /bin/sh -c %s sh %s %s %s" + " %s" * len(options),
+        LOAD_UNIT, 'out=$1; shift; exec python3 -c "$@" > "$out"',
+        LOAD_OUTPUT, LOAD_PROBE, PUBLIC_URL, *options,
+    )  # fmt: skip
+    assert started.rc == 0, started.stderr
+
+
+def finish_load(host, seconds):
+    """Wait for the probe, due to end within `seconds`, a minute longer at most; return its
+    figures."""
+    for _attempt in range(int(seconds) + 60):
+        if host.run("systemctl is-active %s", LOAD_UNIT).stdout.strip() != "active":
+            break
+        time.sleep(1)
+    text = host.run("cat %s", LOAD_OUTPUT).stdout
+    if not text:
+        journal = host.run("journalctl -u %s -o cat --no-pager", LOAD_UNIT).stdout
+        pytest.fail(f"the load probe wrote nothing; its journal:\n{journal[-2000:]}")
+    return json.loads(text)

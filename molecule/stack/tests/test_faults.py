@@ -17,15 +17,16 @@ from conftest import (
     STACK_ONLY,
     UPLOAD_LIMIT,
     all_containers,
+    finish_load,
     public,
     recaps,
     run_playbook,
+    start_load,
     unit_property,
     wait_until_healthy,
 )
 
 HERE = Path(__file__).parent
-LOAD_PATHS = f"/,/articles/{SLUGS[0]},/static/style.css"
 CONCURRENCY = 50
 LOAD_SECONDS = 60
 APP_SERVICE = HERE / "app_service.yml"
@@ -34,26 +35,12 @@ ENV_FILE = "/var/www/blog/.env"
 UPLOADS = "/var/www/blog/static/uploads"
 
 
-def start_load(container, seconds, output):
-    """The load probe as a transient unit in the container, writing its JSON to `output`."""
-    probe = (HERE / "load_probe.py").read_text()
-    started = container.run(
-        "systemd-run --unit=blog-load-probe --collect /bin/sh -c %s sh %s %s %s %s %s %s",
-        'python3 -c "$1" "$2" "$3" "$4" "$5" > "$6"',
-        probe, PUBLIC_URL, str(CONCURRENCY), str(seconds), LOAD_PATHS, output,
+def through_nginx(container, seconds):
+    """CONCURRENCY connections for `seconds` on the home page, an article and a static file."""
+    start_load(
+        container, "--paths", f"/,/articles/{SLUGS[0]},/static/style.css",
+        "--concurrency", str(CONCURRENCY), "--seconds", str(seconds),
     )  # fmt: skip
-    assert started.rc == 0, started.stderr
-
-
-def finish_load(container, output, seconds):
-    """Wait (bounded) for the probe to end; return its figures."""
-    for _attempt in range(int(seconds) + 60):
-        if container.run("systemctl is-active blog-load-probe").stdout.strip() != "active":
-            break
-        time.sleep(1)
-    text = container.run("cat %s", output).stdout
-    assert text, "the load probe wrote nothing"
-    return json.loads(text)
 
 
 def workers(container):
@@ -69,9 +56,9 @@ def sustained_load():
     """LOAD_SECONDS of CONCURRENCY connections through Nginx, in every container at once."""
     hosts = all_containers()
     for container in hosts.values():
-        start_load(container, LOAD_SECONDS, "/tmp/load-sustained.json")
+        through_nginx(container, LOAD_SECONDS)
     time.sleep(LOAD_SECONDS)
-    return {name: finish_load(c, "/tmp/load-sustained.json", 30) for name, c in hosts.items()}
+    return {name: finish_load(c, 30) for name, c in hosts.items()}
 
 
 @STACK_ONLY
@@ -93,12 +80,12 @@ def worker_killed_under_load():
     hosts = all_containers()
     before = {name: workers(c) for name, c in hosts.items()}
     for container in hosts.values():
-        start_load(container, 10, "/tmp/load-kill.json")
+        through_nginx(container, 10)
     time.sleep(3)
     for name, container in hosts.items():
         assert container.run("kill -9 %s", before[name][1][0]).rc == 0
     time.sleep(7)
-    figures = {name: finish_load(c, "/tmp/load-kill.json", 10) for name, c in hosts.items()}
+    figures = {name: finish_load(c, 10) for name, c in hosts.items()}
     after = {name: workers(c) for name, c in hosts.items()}
     journals = {
         name: c.run("journalctl -u blog.service --since -1min --no-pager -o cat").stdout
