@@ -51,10 +51,10 @@ def curl(host, url, *options):
     return int(status.group(1)) if status else 0, headers, body
 
 
-def in_infra_repo(*command):
+def in_infra_repo(*command, check=True):
     """A command run in the infra repo the way its user runs it."""
     return subprocess.run(
-        command, cwd=INFRA, env=CLEAN_ENV, capture_output=True, text=True, timeout=120, check=True
+        command, cwd=INFRA, env=CLEAN_ENV, capture_output=True, text=True, timeout=120, check=check
     )
 
 
@@ -104,6 +104,25 @@ def test_deployed_code_comes_from_the_installed_collection(host):
     release = yaml.safe_load(host.file("/var/www/blog/.flask_blog-release").content_string)
     assert release["source"] == "local"
     assert Path(os.path.normpath(release["from"])) == INSTALLED / "examples" / "blog"
+
+
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        # a type, from the role's argument spec
+        ("gunicorn_systemd_allow_public_bind=maybe", "gunicorn_systemd_allow_public_bind"),
+        # a check of the role's validate tasks, which sees its defaults
+        ("gunicorn_systemd_bind=0.0.0.0:8000", "gunicorn_systemd_bind is 0.0.0.0:8000"),
+    ],
+)
+def test_the_infra_playbook_refuses_a_bad_input_before_anything_changes(bad, says):
+    """The blog role's preflight entry point, first in the user's own playbook."""
+    run = in_infra_repo("ansible-playbook", "site.yml", "-e", bad, check=False)
+    assert run.returncode == 2, run.stdout[-2000:]
+    assert says in run.stdout, run.stdout[-2000:]
+    assert "PLAY [Deploy the Flask blog]" not in run.stdout
+    recaps = re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.MULTILINE)
+    assert recaps and set(recaps) == {"0"}, run.stdout[-2000:]
 
 
 def test_installed_collection_is_the_built_tarball():
