@@ -250,7 +250,7 @@ def test_app_sources_and_a_failing_command(tmp_path):
     assert all("failed=0" in line for line in recaps(run).values())
 
 
-def changed_copy_of_the_example(directory):
+def changed_copy_of_the_example(directory, mark):
     source = directory / "blog"
     shutil.copytree(
         PROJECT / "examples" / "blog",
@@ -258,8 +258,46 @@ def changed_copy_of_the_example(directory):
         ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "instance"),
     )
     base = source / "blog" / "templates" / "base.html"
-    base.write_text(base.read_text().replace("<head>", f"<head>\n{RELEASE_MARK}", 1))
+    base.write_text(base.read_text().replace("<head>", f"<head>\n{mark}", 1))
     return source
+
+
+CHECK_MARK = '<meta name="release" content="checked">'
+CHECK_WATCHED = ["/var/www/blog/blog/templates/base.html", "/var/www/blog/.flask_blog-release"]
+
+
+@pytest.fixture(scope="session")
+def check_mode_run(tmp_path_factory):
+    """site.yml in check and diff mode with an edited template, on every container; the
+    watched files' checksums and the app's main PID before and after."""
+    hosts = all_containers()
+
+    def state():
+        return {
+            name: (
+                [c.file(p).sha256sum for p in CHECK_WATCHED],
+                unit_property(c, "blog.service", "MainPID"),
+            )
+            for name, c in hosts.items()
+        }
+
+    source = changed_copy_of_the_example(tmp_path_factory.mktemp("check"), CHECK_MARK)
+    before = state()
+    run = run_playbook(SITE, f"app_deploy_src={source}/", options=["--check", "--diff"])
+    return run, source, before, state()
+
+
+@STACK_ONLY
+def test_check_mode_shows_a_code_change_and_changes_nothing(host, hostname, check_mode_run):
+    run, source, before, after = check_mode_run
+    assert run.returncode == 0, run.stdout[-3000:]
+    recap = recaps(run)[hostname]
+    assert "failed=0" in recap and "changed=0" not in recap, recap
+    assert f"+{CHECK_MARK}" in run.stdout  # the template's own diff
+    assert f"changed: [{hostname}] => (item=blog/templates/base.html)" in run.stdout
+    assert f"+from: {source}/" in run.stdout  # the release file's diff
+    assert after[hostname] == before[hostname]
+    assert CHECK_MARK not in public(host, "/").body
 
 
 RELEASE_MARK = '<meta name="release" content="redeployed">'
@@ -303,7 +341,7 @@ def redeploy_under_load(tmp_path_factory):
             "--stop-file", LOAD_STOP,
         )  # fmt: skip
     time.sleep(2)
-    source = changed_copy_of_the_example(tmp_path_factory.mktemp("redeploy"))
+    source = changed_copy_of_the_example(tmp_path_factory.mktemp("redeploy"), RELEASE_MARK)
     run = run_playbook(SITE, f"app_deploy_src={source}/")
     time.sleep(3)
     for container in hosts.values():
