@@ -46,7 +46,7 @@ clear_stale() {
       running "$pid" "$name" || break
       sleep 0.5
     done
-    kill -9 "$pid" 2>/dev/null || true
+    if running "$pid" "$name"; then kill -9 "$pid"; fi
   else
     echo "docker-engine: removing $file (pid ${pid:-none} is not a running $name)"
   fi

@@ -14,13 +14,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 IMAGES = {
     "debian12": os.environ.get("FLASK_BLOG_IMAGE_BOOKWORM", "flask-blog-systemd:bookworm"),
     "debian13": os.environ.get("FLASK_BLOG_IMAGE_TRIXIE", "flask-blog-systemd:trixie"),
 }
-PUBLIC_HOST = "blog.example.test"
+# The systemd options of molecule's test platforms (.config/molecule/config.yml), read from there
+# so that the benchmarks' containers are the tests' containers.
+MOLECULE_CONFIG = ROOT / ".config" / "molecule" / "config.yml"
+PLATFORM = yaml.safe_load(MOLECULE_CONFIG.read_text())["platforms"][0]
+# What the image build and molecule's docker driver do alone; start() maps every other key.
+NOT_RUN_OPTIONS = {"name", "image", "pre_build_image", "pull", "override_command"}
+PUBLIC_HOST = next(iter(PLATFORM["etc_hosts"]))
 # Inputs of playbooks/site.yml for a benchmark host: the example blog with its sample articles,
 # no search engines (nothing leaves the container).
 SITE_VARS = ROOT / "benchmarks" / "lib" / "site-vars.yml"
@@ -41,15 +49,23 @@ def docker(*args, check=True, capture=True, input=None, timeout=600):
 def start(name, image=IMAGES["debian12"]):
     """A fresh systemd container, booted; an old one of the same name is removed first."""
     remove(name)
-    docker(
-        "run", "-d", "--name", name, "--hostname", name,
-        "--cap-add", "SYS_ADMIN",
-        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-        "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-        "--stop-signal", "SIGRTMIN+3", "--add-host", f"{PUBLIC_HOST}:127.0.0.1",
-        image, "/lib/systemd/systemd",
-    )  # fmt: skip
+    unmapped = set(PLATFORM) - NOT_RUN_OPTIONS - {
+        "capabilities", "security_opts", "cgroupns_mode", "volumes", "tmpfs", "stop_signal",
+        "etc_hosts", "command",
+    }  # fmt: skip
+    if unmapped:
+        raise RuntimeError(f"{MOLECULE_CONFIG}: platform keys start() does not map: {unmapped}")
+    options = [
+        *(f"--cap-add={cap}" for cap in PLATFORM["capabilities"]),
+        *(f"--security-opt={opt}" for opt in PLATFORM["security_opts"]),
+        f"--cgroupns={PLATFORM['cgroupns_mode']}",
+        *(f"--volume={volume}" for volume in PLATFORM["volumes"]),
+        *(f"--tmpfs={path}" for path in PLATFORM["tmpfs"]),
+        f"--stop-signal={PLATFORM['stop_signal']}",
+        *(f"--add-host={host}:{ip}" for host, ip in PLATFORM["etc_hosts"].items()),
+    ]
+    docker("run", "-d", f"--name={name}", f"--hostname={name}", *options, image,
+           PLATFORM["command"])  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         state = docker("exec", name, "systemctl", "is-system-running", "--wait", check=False)
