@@ -101,7 +101,9 @@ def test_service_is_active(host, unit):
 
 
 def test_deployed_code_comes_from_the_installed_collection(host):
-    release = yaml.safe_load(host.file("/var/www/blog/.flask_blog-release").content_string)
+    live = host.run("readlink /var/www/blog/current").stdout.strip()  # releases/<id>
+    release = yaml.safe_load(host.file("/var/www/blog/current/.flask_blog-release").content_string)
+    assert live == f"releases/{release['id']}"
     assert release["source"] == "local"
     assert Path(os.path.normpath(release["from"])) == INSTALLED / "examples" / "blog"
 

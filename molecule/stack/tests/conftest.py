@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,16 @@ STACK_ONLY = pytest.mark.skipif(
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 INVENTORY = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "") + "/inventory"
 SITE = PROJECT / "playbooks" / "site.yml"
+# The release layout on the host (blog_app_root and the site-wide paths below it).
+APP_ROOT = "/var/www/blog"
+CURRENT = f"{APP_ROOT}/current"  # link to releases/<id>, the live release
+RELEASES = f"{APP_ROOT}/releases"
+SHARED = f"{APP_ROOT}/shared"
+INSTANCE = f"{SHARED}/instance"
+UPLOADS = f"{SHARED}/uploads"
+DATABASE = f"{INSTANCE}/database.db"
+ENV_FILE = f"{APP_ROOT}/.env"
+DEPLOY_LOG = f"{APP_ROOT}/deploy.log"
 
 
 @dataclass
@@ -179,3 +190,36 @@ def finish_load(host, seconds):
         journal = host.run("journalctl -u %s -o cat --no-pager", LOAD_UNIT).stdout
         pytest.fail(f"the load probe wrote nothing; its journal:\n{journal[-2000:]}")
     return json.loads(text)
+
+
+LOAD_STOP = "/tmp/load-probe.stop"  # load_probe.py's --stop-file in the tests that use one
+
+DATA_CHECKSUMS = f"""cd {UPLOADS} &&
+  find . -type f -print0 | sort -z | xargs -0r sha256sum
+stat -c 'database inode %i' {DATABASE}
+runuser -u www-data -- python3 -c '
+import hashlib, sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print("database content", hashlib.sha256("\\n".join(db.iterdump()).encode()).hexdigest())
+' {DATABASE}"""
+
+
+def data_checksums(container):
+    """Checksums of every upload, the database file's inode and its content (as SQL, read as
+    the service user: reading a WAL database writes its -shm file)."""
+    result = container.run("sh -c %s", DATA_CHECKSUMS)
+    assert result.rc == 0, result.stderr
+    return result.stdout
+
+
+def changed_copy_of_the_example(directory, mark):
+    """A copy of the example blog in directory/blog with `mark` in the <head> of every page."""
+    source = directory / "blog"
+    shutil.copytree(
+        PROJECT / "examples" / "blog",
+        source,
+        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "instance"),
+    )
+    base = source / "blog" / "templates" / "base.html"
+    base.write_text(base.read_text().replace("<head>", f"<head>\n{mark}", 1))
+    return source

@@ -10,6 +10,8 @@ import time
 
 import pytest
 from conftest import (
+    DATABASE,
+    INSTANCE,
     PROJECT,
     SLUGS,
     STACK_ONLY,
@@ -24,7 +26,6 @@ from conftest import (
 
 UNIT = "blog-backup"
 BACKUP_DIR = "/var/backups/blog"
-DATABASE = "/var/www/blog/instance/database.db"
 PROGRAM = "/usr/local/libexec/blog-backup"
 RETENTION = 3  # sqlite_backup_retention in molecule/resources/vars/site.yml
 EXPOSURE_LIMIT = 1.5  # the app unit's limit (test_hardening.py)
@@ -122,7 +123,7 @@ def test_backup_service_runs_as_the_service_user_in_the_apps_sandbox(host):
         "PrivateNetwork", "ExecStart",
     )  # fmt: skip
     assert (show["Type"], show["User"], show["Group"]) == ("oneshot", "www-data", "www-data")
-    assert set(show["ReadWritePaths"].split()) == {BACKUP_DIR, "/var/www/blog/instance"}
+    assert set(show["ReadWritePaths"].split()) == {BACKUP_DIR, INSTANCE}
     assert (show["ProtectSystem"], show["PrivateNetwork"]) == ("strict", "yes")
     assert PROGRAM in show["ExecStart"]
     directory = host.file(BACKUP_DIR)

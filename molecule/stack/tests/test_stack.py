@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 import subprocess
 import tarfile
 import time
@@ -12,17 +11,26 @@ from xml.etree import ElementTree
 import pytest
 from conftest import (
     ADMIN_PASSWORD,
+    APP_ROOT,
     BIND,
+    CURRENT,
+    ENV_FILE,
+    INSTANCE,
+    LOAD_STOP,
     PREFIX,
     PROJECT,
     PUBLIC_HOST,
     PUBLIC_URL,
+    RELEASES,
     SITE,
     SLUGS,
     STACK_ONLY,
     UPLOAD_LIMIT,
+    UPLOADS,
     all_containers,
+    changed_copy_of_the_example,
     containers,
+    data_checksums,
     finish_load,
     public,
     recaps,
@@ -137,17 +145,34 @@ def test_gunicorn_listens_on_loopback_only(host):
         "/static../wsgi.py",
         "/static/../wsgi.py",
         "/static/..%252f.env",
+        # The static directory is current/static: the app root is two levels up from it.
+        "/static/../../.env",
+        "/static/..%2f..%2f.env",
+        "/static/%2e%2e/%2e%2e/.env",
+        "/static/uploads/../../../.env",
+        "/static/../../deploy.log",
+        "/static/..%2f..%2fshared/instance/database.db",
+        "/static/uploads/..%2f..%2f..%2fshared/instance/database.db",
     ],
 )
 def test_nothing_outside_static_is_reachable(host, path):
     response = public(host, path, "--path-as-is")
     assert response.status in (400, 403, 404), (response.status, response.body[:200])
     assert "SECRET_KEY" not in response.body
+    assert "SQLite format 3" not in response.body
     assert "create_app" not in response.body
     assert "root:" not in response.body
 
 
-DOTFILES = ["/.env", "/.flask_blog-release", "/.git/config", "/static/.hidden", "/.venv/pyvenv.cfg"]
+DOTFILES = [
+    "/.env",
+    "/.flask_blog-release",
+    "/.git/config",
+    "/static/.hidden",
+    "/.venv/pyvenv.cfg",
+    "/static/.flask_blog-release",
+    "/static/uploads/.hidden",
+]
 
 
 @pytest.mark.parametrize("path", DOTFILES)
@@ -169,15 +194,22 @@ def test_static_file_is_served_by_nginx_itself(host):
 
 
 def test_env_file_is_not_world_readable(host):
-    env = host.file("/var/www/blog/.env")
+    env = host.file(ENV_FILE)
     assert (env.user, env.group, env.mode) == ("root", "www-data", 0o640)
-    assert host.run("sudo -u nobody cat /var/www/blog/.env").rc != 0
+    assert host.run(f"sudo -u nobody cat {ENV_FILE}").rc != 0
 
 
-@pytest.mark.parametrize("path", ["/var/www/blog", "/var/www/blog/blog", "/var/www/blog/.venv"])
+# `test -w` follows links: current/ is the live release, current/.venv its virtualenv.
+@pytest.mark.parametrize(
+    "path",
+    [APP_ROOT, RELEASES, f"{CURRENT}/", f"{CURRENT}/blog", f"{CURRENT}/wsgi.py",
+     f"{CURRENT}/.venv/", f"{CURRENT}/.venv/bin", f"{APP_ROOT}/venvs"],
+)  # fmt: skip
 def test_service_user_cannot_write_the_code(host, path):
+    assert host.file(path).exists, path
     assert host.run(f"sudo -u www-data test -w {path}").rc != 0
-    assert host.run("sudo -u www-data test -w /var/www/blog/instance").rc == 0
+    for writable in (INSTANCE, UPLOADS, f"{CURRENT}/instance/", f"{CURRENT}/static/uploads/"):
+        assert host.run(f"sudo -u www-data test -w {writable}").rc == 0, writable
 
 
 def test_service_is_active_and_enabled(host):
@@ -205,7 +237,7 @@ BAD_INPUTS = {
 }
 WATCHED = [
     "/etc/blog/gunicorn.conf.py",
-    "/var/www/blog/.env",
+    ENV_FILE,
     "/etc/nginx/sites-available/blog.conf",
 ]
 
@@ -250,32 +282,23 @@ def test_app_sources_and_a_failing_command(tmp_path):
     assert all("failed=0" in line for line in recaps(run).values())
 
 
-def changed_copy_of_the_example(directory, mark):
-    source = directory / "blog"
-    shutil.copytree(
-        PROJECT / "examples" / "blog",
-        source,
-        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "instance"),
-    )
-    base = source / "blog" / "templates" / "base.html"
-    base.write_text(base.read_text().replace("<head>", f"<head>\n{mark}", 1))
-    return source
-
-
 CHECK_MARK = '<meta name="release" content="checked">'
-CHECK_WATCHED = ["/var/www/blog/blog/templates/base.html", "/var/www/blog/.flask_blog-release"]
+CHECK_WATCHED = [f"{CURRENT}/blog/templates/base.html", f"{CURRENT}/.flask_blog-release"]
 
 
 @pytest.fixture(scope="session")
 def check_mode_run(tmp_path_factory):
     """site.yml in check and diff mode with an edited template, on every container; the
-    watched files' checksums and the app's main PID before and after."""
+    watched files' checksums, the live release, the list of releases and the app's main PID
+    before and after."""
     hosts = all_containers()
 
     def state():
         return {
             name: (
                 [c.file(p).sha256sum for p in CHECK_WATCHED],
+                c.run("readlink %s", CURRENT).stdout.strip(),
+                c.run("ls -1A %s", RELEASES).stdout.split(),
                 unit_property(c, "blog.service", "MainPID"),
             )
             for name, c in hosts.items()
@@ -293,32 +316,18 @@ def test_check_mode_shows_a_code_change_and_changes_nothing(host, hostname, chec
     assert run.returncode == 0, run.stdout[-3000:]
     recap = recaps(run)[hostname]
     assert "failed=0" in recap and "changed=0" not in recap, recap
-    assert f"+{CHECK_MARK}" in run.stdout  # the template's own diff
-    assert f"changed: [{hostname}] => (item=blog/templates/base.html)" in run.stdout
-    assert f"+from: {source}/" in run.stdout  # the release file's diff
-    assert after[hostname] == before[hostname]
+    # TODO(issue 11): in check mode app_deploy builds no release, so 0.1.0's per-file diff of
+    # the template (+CHECK_MARK) and the release file's "+from:" line are gone; what the new
+    # check mode reports (the release it would build, whether pip and which commands would
+    # run) is not settled yet. Only the source it would build from is asserted here; assert
+    # the final report once the roles have it.
+    assert f"{source}/" in run.stdout
+    assert after[hostname] == before[hostname]  # no release built, none switched to
     assert CHECK_MARK not in public(host, "/").body
 
 
 RELEASE_MARK = '<meta name="release" content="redeployed">'
-LOAD_STOP = "/tmp/load-probe.stop"
-UPLOADED = "/var/www/blog/static/uploads/redeploy-check.bin"  # an upload, whatever ran before
-DATA_CHECKSUMS = """cd /var/www/blog/static/uploads &&
-  find . -type f -print0 | sort -z | xargs -0r sha256sum
-stat -c 'database inode %i' /var/www/blog/instance/database.db
-runuser -u www-data -- python3 -c '
-import hashlib, sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-print("database content", hashlib.sha256("\\n".join(db.iterdump()).encode()).hexdigest())
-' /var/www/blog/instance/database.db"""
-
-
-def data_checksums(container):
-    """Checksums of every upload, the database file's inode and its content (as SQL, read as
-    the service user: reading a WAL database writes its -shm file)."""
-    result = container.run("sh -c %s", DATA_CHECKSUMS)
-    assert result.rc == 0, result.stderr
-    return result.stdout
+UPLOADED = f"{UPLOADS}/redeploy-check.bin"  # an upload, whatever ran before
 
 
 @pytest.fixture(scope="session")
