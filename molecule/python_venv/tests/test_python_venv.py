@@ -1,44 +1,58 @@
-"""python_venv: the venv belongs to the deploy user and the service user can run it."""
+"""python_venv: one venv per set of requirements, belonging to the deploy user, which the service
+user can run; side_effect.yml added a requirement, which built a second venv beside the first."""
 
 import pytest
 
-VENV = "/var/www/blog/.venv"
+VENVS = "/var/www/blog/venvs"
+RELEASE = "/var/www/blog/releases/molecule"
 APP_ENV = "SECRET_KEY=molecule DATABASE_URL=sqlite:////tmp/molecule-blog.db"
 
 
+def venvs(host):
+    """Each venv's path and its manifest (what pip installed into it)."""
+    paths = host.run(f"find {VENVS} -mindepth 1 -maxdepth 1 -type d").stdout.split()
+    return {path: host.file(f"{path}/flask_blog-requirements.txt").content_string for path in paths}
+
+
+@pytest.fixture
+def venv(host):
+    """The venv of side_effect.yml's requirements (the newest)."""
+    return next(path for path, manifest in venvs(host).items() if "six==1.16.0" in manifest)
+
+
 def as_service(host, command):
-    return host.run(f"cd /var/www/blog && sudo -u www-data env {APP_ENV} {command}")
+    return host.run(f"cd {RELEASE} && sudo -u www-data env {APP_ENV} {command}")
 
 
-def test_venv_belongs_to_the_deploy_user(host):
-    venv = host.file(VENV)
-    assert venv.is_directory
-    assert venv.user == "deploy"
-    assert venv.group == "deploy"
-    assert venv.mode == 0o755
-    assert host.file(f"{VENV}/bin/gunicorn").user == "deploy"
+def test_venv_belongs_to_the_deploy_user(host, venv):
+    venv_dir = host.file(venv)
+    assert venv_dir.is_directory
+    assert venv_dir.user == "deploy"
+    assert venv_dir.group == "deploy"
+    assert venv_dir.mode == 0o755
+    assert host.file(f"{venv}/bin/gunicorn").user == "deploy"
 
 
-def test_service_user_runs_gunicorn_from_the_venv(host):
-    result = as_service(host, f"{VENV}/bin/gunicorn --version")
+def test_service_user_runs_gunicorn_from_the_venv(host, venv):
+    result = as_service(host, f"{venv}/bin/gunicorn --version")
     assert result.rc == 0, result.stderr
     assert "gunicorn" in (result.stdout + result.stderr).lower()
 
 
-def test_service_user_loads_the_app(host):
+def test_service_user_loads_the_app(host, venv):
     # --check-config imports the WSGI app exactly as a worker would, then exits.
-    result = as_service(host, f"{VENV}/bin/gunicorn --check-config wsgi:app")
+    result = as_service(host, f"{venv}/bin/gunicorn --check-config wsgi:app")
     assert result.rc == 0, result.stdout + result.stderr
     result = as_service(
-        host, f"{VENV}/bin/python -c 'import blog, flask; print(flask.__version__)'"
+        host, f"{venv}/bin/python -c 'import blog, flask; print(flask.__version__)'"
     )
     assert result.rc == 0, result.stderr
 
 
-def test_service_user_cannot_change_the_venv(host):
-    result = as_service(host, f"touch {VENV}/lib/written-by-service")
+def test_service_user_cannot_change_the_venv(host, venv):
+    result = as_service(host, f"touch {venv}/lib/written-by-service")
     assert result.rc != 0
-    assert not host.file(f"{VENV}/lib/written-by-service").exists
+    assert not host.file(f"{venv}/lib/written-by-service").exists
 
 
 def test_system_python_is_untouched(host):
@@ -48,15 +62,24 @@ def test_system_python_is_untouched(host):
     assert host.run("/usr/bin/python3 -c 'import gunicorn'").rc != 0
 
 
-def test_requirements_of_the_app_and_gunicorn_are_installed(host):
-    freeze = host.run(f"{VENV}/bin/pip freeze").stdout.lower()
+def test_requirements_of_the_app_and_gunicorn_are_installed(host, venv):
+    freeze = host.run(f"{venv}/bin/pip freeze").stdout.lower()
     assert "flask==" in freeze
     assert "gunicorn==" in freeze
 
 
-@pytest.mark.parametrize("line", ["six==1.16.0", "-r /var/www/blog/requirements.txt"])
-def test_a_changed_requirement_was_installed(host, line):
-    # side_effect.yml re-ran the role with one more requirement.
-    manifest = host.file(f"{VENV}/flask_blog-requirements.txt")
+@pytest.mark.parametrize("line", ["six==1.16.0", "-r {venv}/flask_blog-app-requirements.txt"])
+def test_a_changed_requirement_was_installed(host, venv, line):
+    # side_effect.yml re-ran the role with one more requirement: a new venv has it.
+    line = line.format(venv=venv)
+    manifest = host.file(f"{venv}/flask_blog-requirements.txt")
     assert line in manifest.content_string
-    assert host.run(f"{VENV}/bin/python -c 'import six'").rc == 0
+    assert host.run(f"{venv}/bin/python -c 'import six'").rc == 0
+
+
+def test_the_first_venv_is_kept_as_it_was(host, venv):
+    """The venv of the first requirements stays, without the new one (a rollback's venv)."""
+    first = [path for path in venvs(host) if path != venv]
+    assert len(first) == 1, venvs(host)
+    assert host.run(f"{first[0]}/bin/python -c 'import six'").rc != 0
+    assert host.run(f"{first[0]}/bin/python -c 'import flask'").rc == 0

@@ -261,9 +261,9 @@ def test_bad_input_fails_before_anything_changes(host, hostname, bad_input_runs)
 
 
 @STACK_ONLY
-def test_app_sources_and_a_failing_command(tmp_path):
-    """app_deploy from an archive and from git (twice each), a failing one-off command: the
-    assertions are in app_sources.yml, which runs on every container."""
+def test_app_sources_archive_and_git(tmp_path):
+    """app_deploy from an archive and from git (twice each): the assertions are in
+    app_sources.yml, which runs on every container."""
     archive = tmp_path / "blog.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(
