@@ -46,6 +46,7 @@ FAILED_CHECKS = "failed its checks before going live"
 UPLOADED = f"{UPLOADS}/releases-check.bin"  # an upload that every deploy must leave alone
 GOOD_MARK = '<meta name="release" content="good">'
 KEEP = 2  # app_deploy_keep_releases of the good deploy
+BUILD_STEP = "python -m compileall -q blog"  # gunicorn_systemd_build_commands of the good deploy
 SECRET = "molecule-secret-key-0123456789abcdef"  # gunicorn_systemd_secret_key (resources/vars)
 
 pytestmark = STACK_ONLY
@@ -344,7 +345,10 @@ def good_deploy(tmp_path_factory, an_upload):
     (source / "instance" / "database.db").write_text("not a database: the developer's own\n")
     (source / "static" / "uploads").mkdir(parents=True, exist_ok=True)
     (source / "static" / "uploads" / "from-the-laptop.txt").write_text("a developer's upload\n")
-    extra = [f"app_deploy_src={source}/", f"app_deploy_keep_releases={KEEP}"]
+    extra = [
+        f"app_deploy_src={source}/", f"app_deploy_keep_releases={KEEP}",
+        json.dumps({"gunicorn_systemd_build_commands": [BUILD_STEP]}),
+    ]  # fmt: skip
     before = {name: snapshot(container) for name, container in hosts.items()}
     with bounded_load(hosts) as loads:
         run, seconds = timed_run(DEPLOY, *extra)
@@ -398,6 +402,14 @@ def test_the_live_release_is_a_relative_link_into_releases(host, hostname, good_
     assert live.rsplit("-", 1)[1] in str(record["version"])
     assert record["built_at"]
     assert SECRET not in host.file(f"{CURRENT}/.flask_blog-release").content_string
+
+
+def test_the_build_steps_ran_in_the_new_release_as_its_owner(host, hostname, good_deploy):
+    release = f"{APP_ROOT}/{good_deploy['after'][hostname]['live']}"
+    cache = host.file(f"{release}/blog/__pycache__")
+    assert cache.is_directory, output(good_deploy["run"])[-2000:]
+    assert (cache.user, cache.group) == ("root", "root")
+    assert host.run("ls %s", cache.path).stdout.count(".pyc") >= 5
 
 
 @pytest.mark.parametrize("path", [INSTANCE, UPLOADS])
