@@ -1,15 +1,17 @@
 #!/bin/sh
-# What an upgrade must keep, read through the old paths (links to shared/ once upgraded): the
-# sha256 of every upload; the env file's owner and mode, and each of its variables (the paths,
-# which the release layout moves, in clear; every other one, the secrets among them, as a
-# checksum); the database's content as SQL and its article count (read as the service user:
-# reading a WAL database writes its -shm file).
+# What an upgrade must keep, read where the env file tells the app to find it (UPLOAD_DIR and
+# DATABASE_URL): the sha256 of every upload; the env file's owner and mode, and each of its
+# variables (the paths, which the release layout moves, in clear; every other one, the secrets
+# among them, as a checksum); the database's content as SQL and its article count (read as the
+# service user: reading a WAL database writes its -shm file).
 set -eu
-root=/var/www/blog
-cd "$root/static/uploads"
+env_file=/var/www/blog/.env
+uploads=$(sed -n 's/^UPLOAD_DIR="\(.*\)"$/\1/p' "$env_file")
+database=$(sed -n 's|^DATABASE_URL="sqlite:///\(.*\)"$|\1|p' "$env_file")
+cd "${uploads:?no UPLOAD_DIR in $env_file}"
 find . -type f -print0 | sort -z | xargs -0r sha256sum
-stat -c "env file %U:%G %a" "$root/.env"
-grep -v '^#' "$root/.env" | sort | while IFS= read -r line; do
+stat -c "env file %U:%G %a" "$env_file"
+grep -v '^#' "$env_file" | sort | while IFS= read -r line; do
   case $line in
     DATABASE_URL=* | STATIC_DIR=* | UPLOAD_DIR=*) echo "env $line" ;;
     *) echo "env ${line%%=*} $(printf %s "$line" | sha256sum | cut -c1-16)" ;;
@@ -20,4 +22,4 @@ import hashlib, sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print("database content", hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest())
 print("articles", db.execute("SELECT count(*) FROM articles").fetchone()[0])
-' "$root/instance/database.db"
+' "${database:?no sqlite DATABASE_URL in $env_file}"
