@@ -316,12 +316,12 @@ def test_check_mode_shows_a_code_change_and_changes_nothing(host, hostname, chec
     assert run.returncode == 0, run.stdout[-3000:]
     recap = recaps(run)[hostname]
     assert "failed=0" in recap and "changed=0" not in recap, recap
-    # TODO(issue 11): in check mode app_deploy builds no release, so 0.1.0's per-file diff of
-    # the template (+CHECK_MARK) and the release file's "+from:" line are gone; what the new
-    # check mode reports (the release it would build, whether pip and which commands would
-    # run) is not settled yet. Only the source it would build from is asserted here; assert
-    # the final report once the roles have it.
-    assert f"{source}/" in run.stdout
+    assert f"+{CHECK_MARK}" in run.stdout  # the template's diff against the live release
+    assert f"changed: [{hostname}] => (item=blog/templates/base.html)" in run.stdout
+    said = " ".join(run.stdout.split())  # the callback folds long messages
+    assert re.search(r"Release \S+ is built from " + re.escape(f"{source}/"), said)
+    # The once-per-host commands ran at the converge; the migrations would, for the new release.
+    assert "no once-per-host command and the migrations, after a backup" in said
     assert after[hostname] == before[hostname]  # no release built, none switched to
     assert CHECK_MARK not in public(host, "/").body
 
