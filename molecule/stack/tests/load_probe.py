@@ -7,7 +7,9 @@ redeploy tests and the benchmarks (benchmarks/serving.py) all use it.
 TARGET is https://HOST[:PORT][/PREFIX], http://HOST[:PORT][/PREFIX] or unix:/path/to.sock
 (HTTP/1.1 on a Unix socket, Host: localhost); the PATHS (default /) are requested below PREFIX,
 in turn. CONCURRENCY threads, each with its own keep-alive connection (opened again when the
-server closes it, as Gunicorn's sync workers do after every response), until SECONDS have
+server closes it, as Gunicorn's sync workers do after every response, or closed an idle one, as
+Nginx does on a reload: like a browser, the probe does not send on a connection the server has
+already closed), until SECONDS have
 passed, MAX_REQUESTS were made or STOP_FILE exists; with RATE > 0, at most RATE requests/s in
 all (evenly spaced, no catching up in bursts). Prints one JSON object: requests, failures
 (status other than 200, or no answer) with the first few, requests/s and the latency p50, p99
@@ -18,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import select
 import socket
 import ssl
 import threading
@@ -90,6 +93,9 @@ def worker(offset):
             wait_for_slot()
         path = PATHS[turn % len(PATHS)]
         turn += 1
+        # An idle keep-alive connection that is readable was closed by the server (EOF).
+        if conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+            conn.close()
         begin = time.monotonic()
         try:
             conn.request("GET", path)
