@@ -155,6 +155,19 @@ def snapshot(container):
     }
 
 
+def worker_dirs(container):
+    """Working directory of each Gunicorn worker of blog.service, resolved by the kernel; read
+    as the service user, since root here lacks CAP_SYS_PTRACE to read another user's cwd."""
+    main = unit_property(container, "blog.service", "MainPID")
+    pids = container.run("pgrep -P %s", main).stdout.split()
+    return sorted(
+        {
+            container.run("runuser -u www-data -- readlink -f /proc/%s/cwd", pid).stdout.strip()
+            for pid in pids
+        }
+    )
+
+
 def output(run):
     return " ".join(run.stdout.split())
 
@@ -348,6 +361,7 @@ def good_deploy(tmp_path_factory, an_upload):
     after = {}
     for name, container in hosts.items():
         after[name] = snapshot(container)
+        after[name]["workers"] = worker_dirs(container)
     return {
         "source": source, "extra": extra, "run": run, "seconds": seconds, "loads": loads,
         "before": before, "after": after,
@@ -377,6 +391,7 @@ def test_the_new_code_is_what_serves(hostname, good_deploy):
     assert GOOD_MARK in after["public"][1]  # through Nginx
     assert GOOD_MARK in after["direct"][1]  # and from Gunicorn itself
     assert after["pid"] == before["pid"]  # reloaded (SIGHUP), the same arbiter
+    assert after["workers"] == [f"{APP_ROOT}/{after['live']}"]  # its new workers run the release
 
 
 def test_the_live_release_is_a_relative_link_into_releases(host, hostname, good_deploy):
