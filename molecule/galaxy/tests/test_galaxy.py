@@ -212,3 +212,20 @@ def test_the_run_converged_from_a_clean_environment(host):
     assert run["failed"] == run["unreachable"] == 0
     assert run["changed"] > 0
     assert "with 0 ANSIBLE_*/MOLECULE_* variables" in (WORK / "run.log").read_text()
+
+
+def test_check_mode_on_the_new_host_ran_to_the_end_and_said_what_a_run_would_do(host):
+    """converge.yml's check step: `site.yml --check --diff` before the first converge, then a
+    look on the host that nothing of the blog's was made."""
+    log = WORK / "check.log"
+    counts = recap(log, host.backend.get_hostname())
+    assert counts["failed"] == counts["unreachable"] == 0, counts
+    said = " ".join(log.read_text().split())  # the callback folds long messages
+    assert re.search(r"Release \S+ is built from ", said), said[-3000:]
+    assert "Check mode: pip would run: " in said, said[-3000:]
+    # The migrations of the group vars, on a host where nothing ran yet.
+    assert "and the migrations (after a backup of the database) in release" in said, said[-3000:]
+    # The look on the host (test ! -e ...) found nothing, and the whole step ended well.
+    assert re.search(rf"^{re.escape(host.backend.get_hostname())} \| CHANGED \| rc=0 >>",
+                     log.read_text(), re.MULTILINE), said[-500:]  # fmt: skip
+    assert re.search(r"# rc=0 in \d+ s\s*$", log.read_text()), said[-500:]

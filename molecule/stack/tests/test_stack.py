@@ -321,7 +321,9 @@ def test_check_mode_shows_a_code_change_and_changes_nothing(host, hostname, chec
     said = " ".join(run.stdout.split())  # the callback folds long messages
     assert re.search(r"Release \S+ is built from " + re.escape(f"{source}/"), said)
     # The once-per-host commands ran at the converge; the migrations would, for the new release.
-    assert "no once-per-host command and the migrations, after a backup" in said
+    assert "no once-per-host command and the migrations (after a backup of the database)" in said
+    # The source's requirements are the live release's: their virtualenv is complete already.
+    assert "Check mode: pip would not run: the virtualenv of these requirements" in said
     assert after[hostname] == before[hostname]  # no release built, none switched to
     assert CHECK_MARK not in public(host, "/").body
 
