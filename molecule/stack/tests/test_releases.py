@@ -4,8 +4,9 @@ while a bounded load requests the home page through Nginx: four broken releases 
 answers), and the site serves the last release that passed, also after a restart; a good
 release serves its own code (gunicorn#394), with the release layout and its permissions, the
 source's own instance/ left behind, and pruning; an unchanged redeploy changes nothing; a
-rollback goes back and forward again. Each session fixture acts on every container at once,
-with one run of a playbook per step."""
+rollback goes back and forward again; a release that fails only through Nginx is rolled back
+after the switch. Each session fixture acts on every container at once, with one run of a
+playbook per step."""
 
 import contextlib
 import json
@@ -48,6 +49,7 @@ GOOD_MARK = '<meta name="release" content="good">'
 KEEP = 2  # app_deploy_keep_releases of the good deploy
 BUILD_STEP = "python -m compileall -q blog"  # gunicorn_systemd_build_commands of the good deploy
 SECRET = "molecule-secret-key-0123456789abcdef"  # gunicorn_systemd_secret_key (resources/vars)
+STALE_VENV = f"{APP_ROOT}/venvs/0123456789abcdef"  # made before the good deploy, pruned by it
 
 pytestmark = STACK_ONLY
 
@@ -355,6 +357,9 @@ def good_deploy(tmp_path_factory, an_upload):
         f"app_deploy_src={source}/", f"app_deploy_keep_releases={KEEP}",
         json.dumps({"gunicorn_systemd_build_commands": [BUILD_STEP]}),
     ]  # fmt: skip
+    for container in hosts.values():  # a virtualenv that no release runs with
+        made = container.run("install -d %s", f"{STALE_VENV}/bin")
+        assert made.rc == 0, made.stderr
     before = {name: snapshot(container) for name, container in hosts.items()}
     with bounded_load(hosts) as loads:
         run, seconds = timed_run(DEPLOY, *extra)
@@ -481,6 +486,15 @@ def test_pruning_keeps_the_live_release_and_the_newest_that_passed(
     assert not failed & set(kept), (failed, kept)  # failed releases are pruned whatever KEEP
 
 
+def test_pruning_removes_the_virtualenvs_no_release_runs_with(host, hostname, good_deploy):
+    assert good_deploy["run"].returncode == 0
+    assert not host.file(STALE_VENV).exists
+    for release in good_deploy["after"][hostname]["releases"]:
+        venv = host.run("readlink -e %s", f"{RELEASES}/{release}/.venv")
+        assert venv.rc == 0, release  # every kept release still has its virtualenv
+        assert host.file(f"{venv.stdout.strip()}/bin/gunicorn").exists, release
+
+
 # --- f: an unchanged redeploy ----------------------------------------------------------------
 
 
@@ -549,3 +563,84 @@ def test_rollback_to_a_named_release_goes_forward_again(hostname, rollback_round
 
 def test_rollbacks_fail_no_request(hostname, rollback_round_trip):
     assert_no_failed_request(rollback_round_trip[-1][hostname])
+
+
+# --- j: a release that fails only behind Nginx is rolled back --------------------------------
+
+PROXIED_MARK = '<meta name="release" content="fails-behind-nginx">'
+
+
+def break_behind_nginx(source):
+    """The home page raises (at render time) only for a request that carries X-Real-IP, a header
+    that only the Nginx in front sets: the release passes its checks on its own Gunicorn and
+    fails those through Nginx, after the switch."""
+    index = source / "blog" / "templates" / "index.html"
+    text = index.read_text()
+    assert "{% block content %}" in text
+    broken = (
+        "{% block content %}\n  {% if request.headers.get('X-Real-IP') %}"
+        "{{ request.headers['X-Real-IP'] | length // 0 }}{% endif %}"
+    )
+    index.write_text(text.replace("{% block content %}", broken, 1))
+
+
+@pytest.fixture(scope="session")
+def rolled_back_after_the_switch(tmp_path_factory, rollback_round_trip):
+    """deploy.yml with a release that fails only through Nginx, to every container at once,
+    under load; the run, its seconds, the load figures, each container's state before and
+    after, the new release's failed mark and the deploy log's last line."""
+    hosts = all_containers()
+    source = changed_copy_of_the_example(tmp_path_factory.mktemp("proxied"), PROXIED_MARK)
+    break_behind_nginx(source)
+    before = {name: snapshot(container) for name, container in hosts.items()}
+    with bounded_load(hosts) as loads:
+        run, seconds = timed_run(
+            DEPLOY, f"app_deploy_src={source}/", "gunicorn_systemd_check_timeout=20"
+        )
+    after = {}
+    for name, container in hosts.items():
+        state = snapshot(container)
+        new = sorted(set(state["releases"]) - set(before[name]["releases"]))
+        state["new_releases"] = {
+            release: container.file(f"{RELEASES}/{release}/.flask_blog-failed").exists
+            for release in new
+        }
+        state["log"] = container.run("tail -n 1 %s", DEPLOY_LOG).stdout.strip()
+        after[name] = state
+    return {"run": run, "seconds": seconds, "loads": loads, "before": before, "after": after}
+
+
+def test_a_release_failing_through_nginx_is_rolled_back_and_the_play_says_so(
+    hostname, rolled_back_after_the_switch
+):
+    result = rolled_back_after_the_switch
+    run, text = result["run"], output(result["run"])
+    load = result["loads"][hostname]
+    # Between the switch and the rollback the home page answers 500: those requests fail.
+    print(
+        f"behind Nginx: the play failed after {result['seconds']:.0f} s; {load['failed']} failed"
+        f" of {load['requests']} requests, slowest {load['max_ms']} ms"
+    )
+    assert run.returncode != 0, text[-3000:]
+    assert re.search(r"\bfailed=1\b", recaps(run)[hostname]), recaps(run)
+    assert FAILED_CHECKS not in text  # it passed on its own Gunicorn
+    assert re.search(r"(?i)release \S+ failed its checks through Nginx", text), text[-3000:]
+    previous = result["before"][hostname]["live"].removeprefix("releases/")
+    assert f"It was rolled back to {previous}, which answers again." in text, text[-3000:]
+
+
+def test_after_the_rollback_the_previous_release_serves(hostname, rolled_back_after_the_switch):
+    before = rolled_back_after_the_switch["before"][hostname]
+    after = rolled_back_after_the_switch["after"][hostname]
+    assert after["live"] == before["live"]
+    assert after["public"][0] == 200
+    assert after["public"][1] == before["public"][1]
+    assert PROXIED_MARK not in after["public"][1] + after["direct"][1]
+    assert after["data"] == before["data"]
+
+
+def test_the_release_rolled_back_from_is_marked_failed(hostname, rolled_back_after_the_switch):
+    after = rolled_back_after_the_switch["after"][hostname]
+    assert len(after["new_releases"]) == 1, after["new_releases"]
+    assert all(after["new_releases"].values()), after["new_releases"]
+    assert "rolled-back" in after["log"], after["log"]
