@@ -1,5 +1,7 @@
 """python_venv: one venv per set of requirements, belonging to the deploy user, which the service
-user can run; side_effect.yml added a requirement, which built a second venv beside the first."""
+user can run; side_effect.yml added a requirement, which built a second venv beside the first,
+then the second test app (a pyproject.toml only, pinning Gunicorn 23.0.0: its pin wins over ours)
+and an app pinning a Gunicorn older than the unit and config support (refused)."""
 
 import pytest
 
@@ -77,9 +79,40 @@ def test_a_changed_requirement_was_installed(host, venv, line):
     assert host.run(f"{venv}/bin/python -c 'import six'").rc == 0
 
 
+def app_requirements(host, path):
+    return host.file(f"{path}/flask_blog-app-requirements.txt").content_string
+
+
+def pinned_venv(host, version):
+    """The venv of side_effect.yml's release that pins gunicorn==<version> itself."""
+    return next(p for p in venvs(host) if f"gunicorn=={version}" in app_requirements(host, p))
+
+
 def test_the_first_venv_is_kept_as_it_was(host, venv):
     """The venv of the first requirements stays, without the new one (a rollback's venv)."""
-    first = [path for path in venvs(host) if path != venv]
+    first = [p for p in venvs(host) if p != venv and "gunicorn" not in app_requirements(host, p)]
     assert len(first) == 1, venvs(host)
     assert host.run(f"{first[0]}/bin/python -c 'import six'").rc != 0
     assert host.run(f"{first[0]}/bin/python -c 'import flask'").rc == 0
+
+
+def test_a_pyprojects_dependencies_are_installed(host):
+    venv = pinned_venv(host, "23.0.0")
+    written = app_requirements(host, venv)
+    assert written == "Flask==3.1.3\ngunicorn==23.0.0\npython-dotenv==1.2.4\n", written
+    assert host.run(f"{venv}/bin/python -c 'import dotenv, flask'").rc == 0
+    assert host.run(f"{venv}/bin/python -c 'import notes'").rc != 0  # the app runs from its release
+
+
+def test_an_apps_own_gunicorn_pin_wins(host):
+    venv = pinned_venv(host, "23.0.0")
+    version = host.run(f"{venv}/bin/python -c 'import gunicorn; print(gunicorn.__version__)'")
+    assert version.stdout.strip() == "23.0.0"
+    manifest = host.file(f"{venv}/flask_blog-requirements.txt").content_string
+    assert "gunicorn==27" not in manifest  # ours was not added next to the app's
+    assert host.file(f"{venv}/flask_blog-ready").exists
+
+
+def test_a_gunicorn_older_than_supported_is_never_marked_ready(host):
+    venv = pinned_venv(host, "20.0.4")
+    assert not host.file(f"{venv}/flask_blog-ready").exists
