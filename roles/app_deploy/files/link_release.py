@@ -8,7 +8,11 @@ SPEC_JSON: {"release": dir, "linked": {path in the release: target}, "owner": us
 "group": group, "record": text of the release file}. Whatever the source put at a linked path
 is removed; the missing parents of each linked path are made, owned by owner:group; each linked
 path becomes a link to its target; the record is written to <release>/.flask_blog-release
-(owner:group, 0644). Prints {"removed": [the linked paths, as given, that the source had]} as JSON.
+(owner:group, 0644), and an empty <release>/.env (a source's .env never travels): Flask's CLI
+looks for a .env from its directory upwards, and must stop in the release, where the app's
+.flaskenv is, rather than read the site's environment file above it (which the deploy user
+running the build steps cannot even read). Prints {"removed": [the linked paths, as given, that
+the source had]} as JSON.
 """
 
 import grp
@@ -19,6 +23,7 @@ import shutil
 import sys
 
 RECORD = ".flask_blog-release"
+DOTENV = ".env"
 
 
 def make_parents(release, path, uid, gid):
@@ -56,11 +61,12 @@ def main(argv):
         for path, target in spec["linked"].items()
         if link(release, path.strip("/"), target, uid, gid)
     ]
-    record = os.path.join(release, RECORD)
-    with open(record, "w", encoding="utf-8") as handle:
-        handle.write(spec["record"])
-    os.chown(record, uid, gid)
-    os.chmod(record, 0o644)
+    for name, text in ((RECORD, spec["record"]), (DOTENV, "")):
+        path = os.path.join(release, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chown(path, uid, gid)
+        os.chmod(path, 0o644)
     print(json.dumps({"removed": removed}))
 
 

@@ -66,3 +66,13 @@ def test_the_record_says_what_the_release_is(tmp_path, capsys):
     record = release / ".flask_blog-release"
     assert record.read_text() == RECORD
     assert oct(record.stat().st_mode & 0o777) == "0o644"
+
+
+def test_flasks_search_for_a_dotenv_stops_in_the_release(tmp_path, capsys):
+    release = tmp_path / "release"
+    release.mkdir()
+    (tmp_path / ".env").write_text("SECRET_KEY=the-site-environment\n")  # the app root's
+    finish(release, {}, capsys)
+    dotenv = release / ".env"
+    assert dotenv.is_file() and dotenv.read_text() == ""
+    assert oct(dotenv.stat().st_mode & 0o777) == "0o644"
