@@ -115,6 +115,11 @@ def test_deployed_code_comes_from_the_installed_collection(host):
         ("gunicorn_systemd_allow_public_bind=maybe", "gunicorn_systemd_allow_public_bind"),
         # a check of the role's validate tasks, which sees its defaults
         ("gunicorn_systemd_bind=0.0.0.0:8000", "gunicorn_systemd_bind is 0.0.0.0:8000"),
+        # a secret (no_log in its spec) left as vault.yml.example has it
+        (
+            "gunicorn_systemd_secret_key=change-me-to-64-random-characters",
+            "gunicorn_systemd_secret_key holds a placeholder, not a secret",
+        ),
     ],
 )
 def test_the_infra_playbook_refuses_a_bad_input_before_anything_changes(bad, says):
@@ -229,3 +234,29 @@ def test_check_mode_on_the_new_host_ran_to_the_end_and_said_what_a_run_would_do(
     assert re.search(rf"^{re.escape(host.backend.get_hostname())} \| CHANGED \| rc=0 >>",
                      log.read_text(), re.MULTILINE), said[-500:]  # fmt: skip
     assert re.search(r"# rc=0 in \d+ s\s*$", log.read_text()), said[-500:]
+
+
+def test_deploy_yml_refused_the_new_host_saying_why(host):
+    """converge.yml's deploy-refused step: the collection's deploy.yml on a host that site.yml
+    never converged fails at its first check, and nothing of the blog's was made."""
+    log = WORK / "deploy-refused.log"
+    counts = recap(log, host.backend.get_hostname())
+    assert counts["failed"] == 1 and counts["changed"] == 0, counts
+    said = " ".join(log.read_text().split())
+    refused = "/var/www/blog/current (app_deploy_current) is not a link to a release"
+    assert refused in said, said[-2000:]
+    assert "Run site.yml once" in said, said[-2000:]
+    assert re.search(r"# rc=0 in \d+ s\s*$", log.read_text()), said[-500:]
+
+
+def test_without_an_engine_the_sitemap_is_not_waited_for(host):
+    """The infra repo lists no search engine (sitemap_submit_engines: []): nothing to wait for."""
+    log = (WORK / "run.log").read_text()
+    waited = re.search(
+        r"^TASK \[selfhosted\.flask_blog\.sitemap_submit : Site, sitemap and the awaited URLs "
+        r"answer\].*\n(?:.*\n)*?^(ok|skipping|changed|fatal|failed)\b",
+        log,
+        re.MULTILINE,
+    )
+    assert waited, "the wait task is not in the run's log"
+    assert waited.group(1) == "skipping", waited.group(0)
