@@ -25,6 +25,7 @@ layer_sanity() { scripts/sanity.sh; }
 layer_galaxy() { scripts/galaxy-check.sh; }
 layer_unit() {
   (cd examples/blog && pytest -p no:cacheprovider) || return 1
+  (cd molecule/resources/apps/notes && pytest -p no:cacheprovider) || return 1
   [ ! -d tests/unit ] || pytest -p no:cacheprovider tests/unit
 }
 # Scenarios run in MOLECULE_LANES lanes at once (default 2: most of a scenario's time is spent
