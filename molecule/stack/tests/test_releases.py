@@ -223,34 +223,38 @@ def an_upload():
 # --- a-d: broken releases never go live ----------------------------------------------------
 
 
+def deploy_that_fails(hosts, source, *extra):
+    """deploy.yml of `source` to every container at once, under load: the run, its seconds, the
+    load figures and each container's state before and after (with the candidate unit's state,
+    the new release directories and whether each is marked failed, and the deploy log's last
+    line)."""
+    before = {name: snapshot(container) for name, container in hosts.items()}
+    with bounded_load(hosts) as loads:
+        run, seconds = timed_run(DEPLOY, f"app_deploy_src={source}/", *extra)
+    after = {}
+    for name, container in hosts.items():
+        state = snapshot(container)
+        new = sorted(set(state["releases"]) - set(before[name]["releases"]))
+        state["new_releases"] = {
+            release: container.file(f"{RELEASES}/{release}/.flask_blog-failed").exists
+            for release in new
+        }
+        state["candidate"] = unit_property(container, CANDIDATE, "ActiveState")
+        state["log"] = container.run("tail -n 1 %s", DEPLOY_LOG).stdout.strip()
+        after[name] = state
+    return {"run": run, "seconds": seconds, "loads": loads, "before": before, "after": after}
+
+
 @pytest.fixture(scope="session")
 def failed_deploys(tmp_path_factory, an_upload):
-    """Each broken release deployed with deploy.yml to every container at once, under load;
-    per case: the run, its seconds, the load figures and each container's state before and
-    after (with the candidate unit's state, the new release directories and whether each is
-    marked failed, and the last line of the deploy log)."""
+    """Each broken release deployed with deploy.yml to every container at once, under load
+    (deploy_that_fails), by case."""
     hosts = all_containers()
     outcome = {}
     for case, spec in CASES.items():
         source = changed_copy_of_the_example(tmp_path_factory.mktemp(case), broken_mark(case))
         spec["break"](source)
-        before = {name: snapshot(container) for name, container in hosts.items()}
-        with bounded_load(hosts) as loads:
-            run, seconds = timed_run(DEPLOY, f"app_deploy_src={source}/", *spec["extra"])
-        after = {}
-        for name, container in hosts.items():
-            state = snapshot(container)
-            new = sorted(set(state["releases"]) - set(before[name]["releases"]))
-            state["new_releases"] = {
-                release: container.file(f"{RELEASES}/{release}/.flask_blog-failed").exists
-                for release in new
-            }
-            state["candidate"] = unit_property(container, CANDIDATE, "ActiveState")
-            state["log"] = container.run("tail -n 1 %s", DEPLOY_LOG).stdout.strip()
-            after[name] = state
-        outcome[case] = {
-            "run": run, "seconds": seconds, "loads": loads, "before": before, "after": after,
-        }  # fmt: skip
+        outcome[case] = deploy_that_fails(hosts, source, *spec["extra"])
     return outcome
 
 
@@ -586,28 +590,10 @@ def break_behind_nginx(source):
 
 @pytest.fixture(scope="session")
 def rolled_back_after_the_switch(tmp_path_factory, rollback_round_trip):
-    """deploy.yml with a release that fails only through Nginx, to every container at once,
-    under load; the run, its seconds, the load figures, each container's state before and
-    after, the new release's failed mark and the deploy log's last line."""
-    hosts = all_containers()
+    """deploy.yml with a release that fails only through Nginx (deploy_that_fails)."""
     source = changed_copy_of_the_example(tmp_path_factory.mktemp("proxied"), PROXIED_MARK)
     break_behind_nginx(source)
-    before = {name: snapshot(container) for name, container in hosts.items()}
-    with bounded_load(hosts) as loads:
-        run, seconds = timed_run(
-            DEPLOY, f"app_deploy_src={source}/", "gunicorn_systemd_check_timeout=20"
-        )
-    after = {}
-    for name, container in hosts.items():
-        state = snapshot(container)
-        new = sorted(set(state["releases"]) - set(before[name]["releases"]))
-        state["new_releases"] = {
-            release: container.file(f"{RELEASES}/{release}/.flask_blog-failed").exists
-            for release in new
-        }
-        state["log"] = container.run("tail -n 1 %s", DEPLOY_LOG).stdout.strip()
-        after[name] = state
-    return {"run": run, "seconds": seconds, "loads": loads, "before": before, "after": after}
+    return deploy_that_fails(all_containers(), source)
 
 
 def test_a_release_failing_through_nginx_is_rolled_back_and_the_play_says_so(
