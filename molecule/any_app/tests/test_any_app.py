@@ -146,6 +146,14 @@ def test_the_packages_own_static_files_are_served_by_nginx(host):
     assert headers.get("cache-control"), headers  # Nginx's static location sets it, not Flask
 
 
+def test_an_apps_own_txt_route_reaches_it_without_indexnow(host):
+    """No IndexNow in sitemap_submit_engines: Nginx does not keep /<8-128 chars>.txt for key
+    files, so such a path is the app's (here its own 404 page, not Nginx's)."""
+    status, _headers, body = curl(host, "/security-policy.txt")
+    assert status == 404
+    assert "The requested URL was not found on the server." in body, body[:300]
+
+
 def test_the_apps_own_gunicorn_pin_serves(host):
     version = host.run(f"{APP_ROOT}/current/.venv/bin/gunicorn --version")
     assert "23.0.0" in version.stdout + version.stderr
