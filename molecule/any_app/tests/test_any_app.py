@@ -3,6 +3,7 @@ inventory of the README's "Deploy your own app", used through Nginx over HTTPS a
 would (register, log in, write a note, see it listed), then redeployed with changed code from a
 source that holds the developer's own instance folder, and restarted: every row stays."""
 
+import json
 import os
 import re
 import shlex
@@ -170,6 +171,74 @@ def test_the_once_command_ran_with_the_apps_flaskenv(host):
     markers = host.run("ls /var/lib/blog/deploy").stdout.split()
     assert any(m.startswith("once-") for m in markers), markers
     assert host.file(DATABASE).is_file
+
+
+CONFIG = f"{SHARED}/instance/config.py"
+
+
+def test_the_instance_config_py_is_rendered_and_read(host, visit):
+    """gunicorn_systemd_config_files: the app reads its instance config.py (its title), which is
+    root's, readable by the service group only, and in no release."""
+    config = host.file(CONFIG)
+    assert (config.user, config.group, config.mode) == ("root", "www-data", 0o640)
+    assert config.content_string == 'SITE_TITLE = "Our notes"\n'
+    assert "<title>Log in - Our notes</title>" in curl(host, "/auth/login")[2]
+    in_releases = host.run("find %s/releases -name config.py -not -path '*/.venv/*'", APP_ROOT)
+    assert in_releases.stdout == "", in_releases.stdout
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "echo 'SITE_TITLE = \"owned\"' >> config.py",
+        "rm -f config.py",
+        "echo 'SITE_TITLE = \"owned\"' > mine.py && mv -f mine.py config.py",
+    ],
+)
+def test_the_service_cannot_change_its_config_py(host, attempt):
+    """The instance folder is writable (the database lives there), but sticky and not the
+    service's: it cannot write, remove or replace the file the role rendered."""
+    run = host.run("cd %s && runuser -u www-data -- sh -c %s", f"{SHARED}/instance", attempt)
+    assert run.rc != 0, run.stdout
+    assert host.file(CONFIG).content_string == 'SITE_TITLE = "Our notes"\n'
+    host.run("rm -f %s/instance/mine.py", SHARED)
+
+
+def config_files(content):
+    return json.dumps(
+        {"gunicorn_systemd_config_files": [{"path": "instance/config.py", "content": content}]}
+    )
+
+
+def test_a_broken_config_py_never_goes_live(host, visit):
+    """A config.py that does not compile is checked on the candidate (bind-mounted over the live
+    one) and fails the deploy; the live file and the site are unchanged."""
+    run = run_playbook("deploy.yml", config_files("SITE_TITLE = (\n"))
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "SyntaxError" in run.stdout, run.stdout[-5000:]
+    assert host.file(CONFIG).content_string == 'SITE_TITLE = "Our notes"\n'
+    assert "<title>Log in - Our notes</title>" in curl(host, "/auth/login")[2]
+
+
+def test_a_changed_config_py_goes_live_with_a_restart(host, visit):
+    run = run_playbook("deploy.yml", config_files('SITE_TITLE = "Renamed notes"\n'))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert host.file(CONFIG).content_string == 'SITE_TITLE = "Renamed notes"\n'
+    assert "<title>Log in - Renamed notes</title>" in curl(host, "/auth/login")[2]
+    back = run_playbook("deploy.yml")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert "<title>Log in - Our notes</title>" in curl(host, "/auth/login")[2]
+
+
+def test_verify_checks_what_the_inventory_names(visit):
+    """verify.yml with the collection's defaults (the home page, SECRET_KEY in the env file, no
+    sitemap: the app has none) passes for this app; a page named in blog_verify_pages that the
+    app does not have fails it, by path."""
+    run = run_playbook("verify.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    missing = run_playbook("verify.yml", '{"blog_verify_pages": [{"path": "/no-such-page"}]}')
+    assert missing.returncode != 0, missing.stdout[-3000:]
+    assert "/no-such-page" in missing.stdout and "404" in missing.stdout, missing.stdout[-3000:]
 
 
 # --- a redeploy from a developer's tree, then a restart ------------------------------------

@@ -115,6 +115,8 @@ def test_deployed_code_comes_from_the_installed_collection(host):
         ("gunicorn_systemd_allow_public_bind=maybe", "gunicorn_systemd_allow_public_bind"),
         # a check of the role's validate tasks, which sees its defaults
         ("gunicorn_systemd_bind=0.0.0.0:8000", "gunicorn_systemd_bind is 0.0.0.0:8000"),
+        # no app named: the collection has no default app
+        ("app_deploy_src=", "app_deploy_src must name your app"),
         # a secret (no_log in its spec) left as vault.yml.example has it
         (
             "gunicorn_systemd_secret_key=change-me-to-64-random-characters",

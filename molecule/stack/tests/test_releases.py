@@ -426,11 +426,13 @@ def test_the_build_steps_ran_in_the_new_release_as_its_owner(host, hostname, goo
 
 
 @pytest.mark.parametrize("path", [INSTANCE, UPLOADS])
-def test_shared_state_belongs_to_the_service(host, good_deploy, path):
+def test_shared_state_is_the_services_to_write(host, good_deploy, path):
+    """Writable through the service group; the deploy user owns it, and the sticky bit keeps the
+    service from replacing files it does not own."""
     assert good_deploy["run"].returncode == 0
     shared = host.file(path)
     assert shared.is_directory and not shared.is_symlink
-    assert (shared.user, shared.group, shared.mode) == ("www-data", "www-data", 0o750)
+    assert (shared.user, shared.group, shared.mode) == ("root", "www-data", 0o1770)
     assert host.run("sudo -u www-data test -w %s", path).rc == 0
 
 

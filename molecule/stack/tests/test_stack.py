@@ -234,6 +234,9 @@ BAD_INPUTS = {
     "gunicorn_systemd_bind=0.0.0.0:8000": "gunicorn_systemd_bind is 0.0.0.0:8000, which is not",
     "blog_upload_limit_mb=lots": "blog_upload_limit_mb",
     "nginx_proxy_tls_certificate=/etc/ssl/certs/ours.pem": "nginx_proxy_tls_certificate_key",
+    '{"gunicorn_systemd_config_files": [{"path": "../config.py", "content": "X = 1"}]}': (
+        "gunicorn_systemd_config_files must list distinct files"
+    ),
 }
 WATCHED = [
     "/etc/blog/gunicorn.conf.py",

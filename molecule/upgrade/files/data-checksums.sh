@@ -1,6 +1,6 @@
 #!/bin/sh
-# What an upgrade must keep, read where the env file tells the app to find it (UPLOAD_DIR and
-# DATABASE_URL): the sha256 of every upload; the env file's owner and mode, and each of its
+# What an upgrade must keep, read where the app finds it (UPLOAD_DIR and DATABASE_URL of the
+# env file): the sha256 of every upload; the env file's owner and mode, and each of its
 # variables (the paths, which the release layout moves, in clear; every other one, the secrets
 # among them, as a checksum); the database's content as SQL and its article count (read as the
 # service user: reading a WAL database writes its -shm file).
@@ -8,7 +8,9 @@ set -eu
 env_file=/var/www/blog/.env
 uploads=$(sed -n 's/^UPLOAD_DIR="\(.*\)"$/\1/p' "$env_file")
 database=$(sed -n 's|^DATABASE_URL="sqlite:///\(.*\)"$|\1|p' "$env_file")
-cd "${uploads:?no UPLOAD_DIR in $env_file}"
+# Without UPLOAD_DIR (the collection no longer sets it), the example blog finds its uploads in
+# its static/uploads: the live release's link into the shared state.
+cd "${uploads:-/var/www/blog/current/static/uploads}/"
 find . -type f -print0 | sort -z | xargs -0r sha256sum
 stat -c "env file %U:%G %a" "$env_file"
 grep -v '^#' "$env_file" | sort | while IFS= read -r line; do

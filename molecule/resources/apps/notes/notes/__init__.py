@@ -15,6 +15,7 @@ def create_app(test_config=None, instance_path=None):
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_mapping(
         SECRET_KEY="dev",
+        SITE_TITLE="Notes",
         DATABASE=os.path.join(app.instance_path, "notes.sqlite"),
     )
     app.config.from_pyfile("config.py", silent=True)

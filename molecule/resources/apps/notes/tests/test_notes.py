@@ -136,3 +136,13 @@ def test_logs_default_to_relative_logs_dir(tmp_path, monkeypatch):
     app = create_app(instance_path=str(tmp_path / "inst"))
     app.logger.info("hello from cwd")
     assert "hello from cwd" in (tmp_path / "logs" / "notes.log").read_text()
+
+
+def test_instance_config_py_sets_the_title(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text('SITE_TITLE = "Field notes"\n')
+    app = create_app({"LOG_DIR": str(tmp_path / "logs")}, instance_path=str(instance))
+    assert app.config["SITE_TITLE"] == "Field notes"
+    with app.test_client() as client:
+        assert "<title>Log in - Field notes</title>" in client.get("/auth/login").get_data(True)
