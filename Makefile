@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCENARIO ?=
 
-.PHONY: help setup demo demo-clean test lint sanity unit molecule images bench
+.PHONY: help setup demo demo-clean test lint docs sanity unit molecule images bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,11 +17,14 @@ demo: setup ## Deploy the example blog into a local systemd container and print 
 demo-clean: ## Remove the demo container and its secrets
 	@scripts/demo.sh clean
 
-test: setup ## Run every test layer: lint, sanity, galaxy, unit, molecule (Debian 12 and 13)
+test: setup ## Run every test layer: lint, docs, sanity, galaxy, unit, molecule (Debian 12 and 13)
 	@scripts/test.sh
 
-lint: setup ## yamllint, ansible-lint (production profile) and ruff
-	@scripts/test.sh yamllint ansible_lint ruff
+lint: setup ## yamllint, ansible-lint (production profile), ruff and the role docs check
+	@scripts/test.sh yamllint ansible_lint ruff docs
+
+docs: setup ## Regenerate the variables tables of roles/*/README.md from meta/argument_specs.yml
+	@scripts/role-docs.sh
 
 sanity: setup ## ansible-test sanity, offline
 	@scripts/test.sh sanity

@@ -19,6 +19,9 @@ scenarios=${SCENARIOS:-$(grep '^stack' <<<"$all_scenarios"; grep -v '^stack' <<<
 layer_yamllint() { yamllint --strict .; }
 layer_ansible_lint() { ansible-lint --offline --profile production; }
 layer_ruff() { ruff check . && ruff format --check .; }
+# The variables tables of the role READMEs are what aar-doc makes of meta/argument_specs.yml
+# (scripts/role-docs.sh; `make docs` regenerates them).
+layer_docs() { scripts/role-docs.sh --check; }
 layer_sanity() { scripts/sanity.sh; }
 # The collection as Galaxy users get it: build, file list, galaxy-importer, ansible-doc on the
 # installed tarball, changelog (scripts/galaxy-check.sh).
@@ -49,7 +52,7 @@ layer_molecule() {
 }
 
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(yamllint ansible_lint ruff sanity galaxy unit molecule)
+[ ${#layers[@]} -gt 0 ] || layers=(yamllint ansible_lint ruff docs sanity galaxy unit molecule)
 summary=() passed=0 failed=0
 for layer in "${layers[@]}"; do
   layer=${layer//-/_}
