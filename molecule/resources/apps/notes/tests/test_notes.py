@@ -70,13 +70,18 @@ def test_init_db_drops_existing_rows(app, client, auth):
     assert count_rows(app, "note") == 0
 
 
-def test_instance_config_py_is_used(tmp_path):
+def app_with_instance_config(tmp_path, text):
+    """An app whose instance folder holds a config.py of that text."""
     instance = tmp_path / "instance"
     instance.mkdir()
-    (instance / "config.py").write_text('SECRET_KEY = "from-instance"\n')
-    app = create_app({"LOG_DIR": str(tmp_path / "logs")}, instance_path=str(instance))
+    (instance / "config.py").write_text(text)
+    return create_app({"LOG_DIR": str(tmp_path / "logs")}, instance_path=str(instance))
+
+
+def test_instance_config_py_is_used(tmp_path):
+    app = app_with_instance_config(tmp_path, 'SECRET_KEY = "from-instance"\n')
     assert app.config["SECRET_KEY"] == "from-instance"
-    assert app.config["DATABASE"] == str(instance / "notes.sqlite")
+    assert app.config["DATABASE"] == str(tmp_path / "instance" / "notes.sqlite")
 
 
 def test_default_secret_key_without_instance_config(tmp_path):
@@ -139,10 +144,7 @@ def test_logs_default_to_relative_logs_dir(tmp_path, monkeypatch):
 
 
 def test_instance_config_py_sets_the_title(tmp_path):
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    (instance / "config.py").write_text('SITE_TITLE = "Field notes"\n')
-    app = create_app({"LOG_DIR": str(tmp_path / "logs")}, instance_path=str(instance))
+    app = app_with_instance_config(tmp_path, 'SITE_TITLE = "Field notes"\n')
     assert app.config["SITE_TITLE"] == "Field notes"
     with app.test_client() as client:
         assert "<title>Log in - Field notes</title>" in client.get("/auth/login").get_data(True)
