@@ -18,6 +18,9 @@ import testinfra
 
 PUBLIC_URL = os.environ.get("BLOG_PUBLIC_URL", "https://blog.example.test")
 BIND = os.environ.get("BLOG_BIND", "127.0.0.1:8000")
+# The account the app runs as (blog_service_user, and its group): www-data, Nginx's own, or one
+# of its own (stack_unix); Nginx's group stays www-data either way.
+SERVICE = os.environ.get("BLOG_SERVICE_USER", "www-data")
 PREFIX = urlsplit(PUBLIC_URL).path.rstrip("/")
 PUBLIC_HOST = urlsplit(PUBLIC_URL).hostname
 UPLOAD_LIMIT = 1024 * 1024  # blog_upload_limit_mb: 1
@@ -197,7 +200,7 @@ LOAD_STOP = "/tmp/load-probe.stop"  # load_probe.py's --stop-file in the tests t
 DATA_CHECKSUMS = f"""cd {UPLOADS} &&
   find . -type f -print0 | sort -z | xargs -0r sha256sum
 stat -c 'database inode %i' {DATABASE}
-runuser -u www-data -- python3 -c '
+runuser -u {SERVICE} -- python3 -c '
 import hashlib, sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print("database content", hashlib.sha256("\\n".join(db.iterdump()).encode()).hexdigest())

@@ -13,6 +13,7 @@ from conftest import (
     DATABASE,
     INSTANCE,
     PROJECT,
+    SERVICE,
     SLUGS,
     STACK_ONLY,
     all_containers,
@@ -71,9 +72,9 @@ WRITER_UNIT = "backup-probe-writer"
 
 
 def sql(host, query, path=DATABASE, live=True, mode="mode=rw"):
-    """Rows of one query: as www-data on the live database (so that SQLite's -wal and -shm
+    """Rows of one query: as the service user on the live database (so that SQLite's -wal and -shm
     files stay the app's), as root and read-only on a backup (live=False)."""
-    user, mode = ("www-data", mode) if live else ("root", "mode=ro")
+    user, mode = (SERVICE, mode) if live else ("root", "mode=ro")
     run = host.run(
         f"runuser -u {user} -- python3 -c {shlex.quote(SQL)} {path} {mode} {shlex.quote(query)}"
     )
@@ -122,12 +123,12 @@ def test_backup_service_runs_as_the_service_user_in_the_apps_sandbox(host):
         host, f"{UNIT}.service", "Type", "User", "Group", "ReadWritePaths", "ProtectSystem",
         "PrivateNetwork", "ExecStart",
     )  # fmt: skip
-    assert (show["Type"], show["User"], show["Group"]) == ("oneshot", "www-data", "www-data")
+    assert (show["Type"], show["User"], show["Group"]) == ("oneshot", SERVICE, SERVICE)
     assert set(show["ReadWritePaths"].split()) == {BACKUP_DIR, INSTANCE}
     assert (show["ProtectSystem"], show["PrivateNetwork"]) == ("strict", "yes")
     assert PROGRAM in show["ExecStart"]
     directory = host.file(BACKUP_DIR)
-    assert (directory.user, directory.group, directory.mode) == ("www-data", "www-data", 0o700)
+    assert (directory.user, directory.group, directory.mode) == (SERVICE, SERVICE, 0o700)
     program = host.file(PROGRAM)
     assert (program.user, program.group, program.mode) == ("root", "root", 0o755)
     assert exposure(host, f"{UNIT}.service") <= EXPOSURE_LIMIT
@@ -138,7 +139,7 @@ def test_backup_taken_under_writes_holds_every_row_committed_before_it(host):
     script = "/tmp/backup_probe_writer.py"  # inside the container
     assert host.run(f"printf %s {shlex.quote(WRITER)} > {script}").rc == 0
     started = host.run(
-        f"systemd-run --unit={WRITER_UNIT} --uid=www-data --gid=www-data --collect --quiet "
+        f"systemd-run --unit={WRITER_UNIT} --uid={SERVICE} --gid={SERVICE} --collect --quiet "
         f"/usr/bin/python3 {script} {DATABASE} 60 200000"
     )
     assert started.rc == 0, started.stderr

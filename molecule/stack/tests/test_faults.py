@@ -15,6 +15,7 @@ from conftest import (
     ENV_FILE,
     PROJECT,
     PUBLIC_URL,
+    SERVICE,
     SLUGS,
     STACK_ONLY,
     UPLOAD_LIMIT,
@@ -125,7 +126,7 @@ def full_uploads_disk():
     for name, container in hosts.items():
         mounted = container.run(
             "d=%s; mount -t tmpfs -o size=128k,uid=$(stat -c %%u $d),gid=$(stat -c %%g $d),"
-            "mode=$(stat -c %%a $d) flask-blog-full $d && runuser -u www-data -- "
+            f"mode=$(stat -c %%a $d) flask-blog-full $d && runuser -u {SERVICE} -- "
             "dd if=/dev/zero of=$d/.filler bs=4k; df --output=avail $d | tail -1",
             UPLOADS,
         )
@@ -261,6 +262,6 @@ def test_the_role_recovers_from_every_fault_above(host, hostname, broken_release
     # A working release starts although systemd had given up on the unit; the env file is back.
     assert "failed=0" in recaps(runs["recovered"])[hostname], runs["recovered"].stdout[-3000:]
     env = host.file(ENV_FILE)
-    assert env.is_file and env.mode == 0o640 and env.group == "www-data"
+    assert env.is_file and env.mode == 0o640 and env.group == SERVICE
     assert unit_state(host) == "active"
     assert public(host, f"/articles/{SLUGS[0]}").status == 200

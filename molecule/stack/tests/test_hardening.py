@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     PUBLIC_URL,
+    SERVICE,
     SLUGS,
     STACK_ONLY,
     UPLOADS,
@@ -120,7 +121,7 @@ def test_unknown_host_is_never_answered_by_the_blog(host):
      "/static/uploads/hardening-probe.png", "/static/missing.css"],
 )  # fmt: skip
 def test_security_headers_are_on_every_route(host, path):
-    host.run(f"install -o www-data -g www-data -m 0640 /dev/null {UPLOADS}/hardening-probe.png")
+    host.run(f"install -o {SERVICE} -g www-data -m 0640 /dev/null {UPLOADS}/hardening-probe.png")
     response = public(host, path)
     assert response.status in (200, 404), (path, response.status)
     for name, value in SECURITY_HEADERS.items():

@@ -24,6 +24,7 @@ from conftest import (
     LOAD_STOP,
     PROJECT,
     RELEASES,
+    SERVICE,
     STACK_ONLY,
     UPLOADS,
     all_containers,
@@ -164,7 +165,7 @@ def worker_dirs(container):
     pids = container.run("pgrep -P %s", main).stdout.split()
     return sorted(
         {
-            container.run("runuser -u www-data -- readlink -f /proc/%s/cwd", pid).stdout.strip()
+            container.run(f"runuser -u {SERVICE} -- readlink -f /proc/%s/cwd", pid).stdout.strip()
             for pid in pids
         }
     )
@@ -212,7 +213,7 @@ def an_upload():
     hosts = all_containers()
     for container in hosts.values():
         made = container.run(
-            "runuser -u www-data -- sh -c %s sh %s", 'head -c 4096 /dev/urandom > "$1"', UPLOADED
+            f"runuser -u {SERVICE} -- sh -c %s sh %s", 'head -c 4096 /dev/urandom > "$1"', UPLOADED
         )
         assert made.rc == 0, made.stderr
     yield UPLOADED
@@ -425,22 +426,30 @@ def test_the_build_steps_ran_in_the_new_release_as_its_owner(host, hostname, goo
     assert host.run("ls %s", cache.path).stdout.count(".pyc") >= 5
 
 
-@pytest.mark.parametrize("path", [INSTANCE, UPLOADS])
-def test_shared_state_is_the_services_to_write(host, good_deploy, path):
-    """Writable through the service group; the deploy user owns it, and the sticky bit keeps the
-    service from replacing files it does not own."""
+@pytest.mark.parametrize(
+    "path, owners",
+    [
+        # writable through the service group; the deploy user owns it, and the sticky bit keeps
+        # the service from replacing files it does not own
+        (INSTANCE, ("root", SERVICE, 0o1770)),
+        # served by Nginx: the service's, in Nginx's group (setgid: so is every upload)
+        (UPLOADS, (SERVICE, "www-data", 0o2750)),
+    ],
+)
+def test_shared_state_is_the_services_to_write(host, good_deploy, path, owners):
     assert good_deploy["run"].returncode == 0
     shared = host.file(path)
     assert shared.is_directory and not shared.is_symlink
-    assert (shared.user, shared.group, shared.mode) == ("root", "www-data", 0o1770)
-    assert host.run("sudo -u www-data test -w %s", path).rc == 0
+    assert (shared.user, shared.group, shared.mode) == owners
+    assert host.run(f"sudo -u {SERVICE} test -w %s", path).rc == 0
+    assert host.run("sudo -u www-data test -w %s", path).rc != 0 or SERVICE == "www-data"
 
 
 def test_the_release_is_read_only_to_the_service(host, hostname, good_deploy):
     release = f"{APP_ROOT}/{good_deploy['after'][hostname]['live']}"
-    assert host.run("sudo -u www-data test -w %s", release).rc != 0
+    assert host.run(f"sudo -u {SERVICE} test -w %s", release).rc != 0
     # Every file and directory of the release (links are the shared state, checked above).
-    writable = host.run("sudo -u www-data find %s ! -type l -writable", release)
+    writable = host.run(f"sudo -u {SERVICE} find %s ! -type l -writable", release)
     assert writable.rc == 0, writable.stderr
     assert writable.stdout.strip() == ""
 

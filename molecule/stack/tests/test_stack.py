@@ -22,6 +22,7 @@ from conftest import (
     PUBLIC_HOST,
     PUBLIC_URL,
     RELEASES,
+    SERVICE,
     SITE,
     SLUGS,
     STACK_ONLY,
@@ -195,7 +196,7 @@ def test_static_file_is_served_by_nginx_itself(host):
 
 def test_env_file_is_not_world_readable(host):
     env = host.file(ENV_FILE)
-    assert (env.user, env.group, env.mode) == ("root", "www-data", 0o640)
+    assert (env.user, env.group, env.mode) == ("root", SERVICE, 0o640)
     assert host.run(f"sudo -u nobody cat {ENV_FILE}").rc != 0
 
 
@@ -207,9 +208,9 @@ def test_env_file_is_not_world_readable(host):
 )  # fmt: skip
 def test_service_user_cannot_write_the_code(host, path):
     assert host.file(path).exists, path
-    assert host.run(f"sudo -u www-data test -w {path}").rc != 0
+    assert host.run(f"sudo -u {SERVICE} test -w {path}").rc != 0
     for writable in (INSTANCE, UPLOADS, f"{CURRENT}/instance/", f"{CURRENT}/static/uploads/"):
-        assert host.run(f"sudo -u www-data test -w {writable}").rc == 0, writable
+        assert host.run(f"sudo -u {SERVICE} test -w {writable}").rc == 0, writable
 
 
 def test_service_is_active_and_enabled(host):
@@ -344,7 +345,7 @@ def redeploy_under_load(tmp_path_factory):
     hosts = all_containers()
     for container in hosts.values():
         made = container.run(
-            "runuser -u www-data -- sh -c %s sh %s", 'head -c 4096 /dev/urandom > "$1"', UPLOADED
+            f"runuser -u {SERVICE} -- sh -c %s sh %s", 'head -c 4096 /dev/urandom > "$1"', UPLOADED
         )
         assert made.rc == 0, made.stderr
     before = {name: data_checksums(container) for name, container in hosts.items()}
