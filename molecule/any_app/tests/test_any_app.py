@@ -25,6 +25,7 @@ APP_ROOT = "/var/www/blog"
 SHARED = f"{APP_ROOT}/shared"
 DATABASE = f"{SHARED}/instance/notes.sqlite"
 JAR = "/root/notes-cookies.txt"
+SERVICE = "notes"  # blog_service_user and blog_service_group of the inventory
 NEW_MARK = "<!-- notes: changed code -->"
 
 
@@ -59,7 +60,7 @@ def curl(host, path, *options):
 def rows(host):
     """Every user and note in the database, as the service user reads it."""
     read = host.run(
-        "runuser -u www-data -- python3 -c %s %s",
+        f"runuser -u {SERVICE} -- python3 -c %s %s",
         "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]);"
         "print(db.execute('select id, username from user order by id').fetchall(),"
         " db.execute('select id, title, body from note order by id').fetchall())",
@@ -155,6 +156,42 @@ def test_an_apps_own_txt_route_reaches_it_without_indexnow(host):
     assert "The requested URL was not found on the server." in body, body[:300]
 
 
+def test_without_an_uploads_dir_nginx_has_no_uploads_location(host):
+    """blog_writable_paths lists no uploads directory, so nginx_proxy_uploads_dir defaults to "":
+    no location for /static/uploads/ (a request there is a file of the package's static/)."""
+    config = host.run("nginx -T")
+    assert config.rc == 0, config.stderr
+    assert "location ^~ /static/uploads/" not in config.stdout
+    assert f"{SHARED}/uploads" not in config.stdout
+
+
+def test_a_directory_nginx_cannot_read_is_refused_before_it_goes_live(host, tmp_path):
+    """A static mount on the instance folder (the service's own, closed to www-data) would answer
+    403 for every file: nginx_proxy fails naming the variable and the directory, and the live
+    site is left as it was."""
+    sites = "cat /etc/nginx/sites-enabled/*"
+    before = host.run(sites).stdout
+    playbook = tmp_path / "nginx.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Nginx only", "hosts": "blog", "become": True,
+        "roles": [{"role": "selfhosted.flask_blog.nginx_proxy"}],
+    }]))  # fmt: skip
+    mounts = json.dumps({"nginx_proxy_static_mounts": [
+        {"url": "/static/", "dir": f"{APP_ROOT}/current/notes/static"},
+        {"url": "/private/", "dir": f"{SHARED}/instance"},
+    ]})  # fmt: skip
+    run = run_playbook(str(playbook), mounts)
+    assert run.returncode != 0, run.stdout[-3000:]
+    message = " ".join(run.stdout.split())
+    assert re.search(
+        rf"nginx_proxy_static_mounts: Nginx's workers \(user www-data\) cannot read "
+        rf"{SHARED}/instance, served at /private/",
+        message,
+    ), run.stdout[-3000:]
+    assert host.run(sites).stdout == before
+    assert curl(host, "/static/style.css")[0] == 200
+
+
 def test_the_apps_own_gunicorn_pin_serves(host):
     version = host.run(f"{APP_ROOT}/current/.venv/bin/gunicorn --version")
     assert "23.0.0" in version.stdout + version.stderr
@@ -162,7 +199,7 @@ def test_the_apps_own_gunicorn_pin_serves(host):
 
 def test_the_app_logs_into_the_shared_state(host, visit):
     log = host.file(f"{SHARED}/logs/notes.log")
-    assert log.is_file and log.user == "www-data"
+    assert log.is_file and log.user == SERVICE
     assert host.file(f"{APP_ROOT}/current/logs").is_symlink
 
 
@@ -180,7 +217,7 @@ def test_the_instance_config_py_is_rendered_and_read(host, visit):
     """gunicorn_systemd_config_files: the app reads its instance config.py (its title), which is
     root's, readable by the service group only, and in no release."""
     config = host.file(CONFIG)
-    assert (config.user, config.group, config.mode) == ("root", "www-data", 0o640)
+    assert (config.user, config.group, config.mode) == ("root", SERVICE, 0o640)
     assert config.content_string == 'SITE_TITLE = "Our notes"\n'
     assert "<title>Log in - Our notes</title>" in curl(host, "/auth/login")[2]
     in_releases = host.run("find %s/releases -name config.py -not -path '*/.venv/*'", APP_ROOT)
@@ -198,7 +235,7 @@ def test_the_instance_config_py_is_rendered_and_read(host, visit):
 def test_the_service_cannot_change_its_config_py(host, attempt):
     """The instance folder is writable (the database lives there), but sticky and not the
     service's: it cannot write, remove or replace the file the role rendered."""
-    run = host.run("cd %s && runuser -u www-data -- sh -c %s", f"{SHARED}/instance", attempt)
+    run = host.run(f"cd %s && runuser -u {SERVICE} -- sh -c %s", f"{SHARED}/instance", attempt)
     assert run.rc != 0, run.stdout
     assert host.file(CONFIG).content_string == 'SITE_TITLE = "Our notes"\n'
     host.run("rm -f %s/instance/mine.py", SHARED)

@@ -322,8 +322,11 @@ def test_only_intermediate_ciphers_are_accepted(host):
 # --- static files and uploads --------------------------------------------------------------
 
 
-def test_static_file_is_served_by_nginx_with_cache_and_security_headers(host):
-    url = f"https://{BLOG}/static/css/style.css"
+# The blog has two static mounts (vars/blog.yml): its static directory at /static/ and
+# /var/www/media at /media/; both locations come from the same template code.
+@pytest.mark.parametrize("path", ["/static/css/style.css", "/media/css/print.css"])
+def test_static_file_is_served_by_nginx_with_cache_and_security_headers(host, path):
+    url = f"https://{BLOG}{path}"
     response = get(host, url, "-H", "Accept-Encoding: gzip", body=False)
     assert response.status == 200
     assert response.header("content-type") == "text/css"
@@ -376,6 +379,8 @@ def test_nothing_outside_the_static_directory_is_served(host, path):
         "/static/css/style.css.BAK",
         "/static/css/.style.css.swp",
         "/static/uploads/.hidden",
+        "/media/.hidden",
+        "/media/css/print.css~",
         "/.env",
         "/.git/config",
         "/articles/.secret",
@@ -397,6 +402,64 @@ def test_missing_static_file_does_not_reach_the_app(host):
         response = get(host, f"https://{BLOG}{path}")
         assert response.status in (403, 404), path
         assert not response.from_app()
+
+
+def test_each_static_mount_is_a_location_with_its_alias(host):
+    text = host.file("/etc/nginx/sites-available/blog.conf").content_string
+    for url, alias in (("/static/", "/var/www/blog/static/"), ("/media/", "/var/www/media/")):
+        block = re.search(rf"location \^~ {url} {{\n\s*alias ([^;]*);", text)
+        assert block, f"no location ^~ {url} with an alias"
+        assert block.group(1) == alias  # one trailing slash, whatever dir ended with
+    # The other sites have the default mount only: their static directory at /static/.
+    notes = host.file("/etc/nginx/sites-available/notes.conf").content_string
+    locations = re.findall(r"location \^~ (/notes/\S*) \{", notes)
+    assert locations == ["/notes/static/", "/notes/static/uploads/"]
+
+
+def test_second_mount_serves_its_files_and_static_still_works(host):
+    response = get(host, f"https://{BLOG}/media/css/print.css")
+    assert response.status == 200
+    assert response.body.startswith("@media print {")
+    assert not response.from_app()
+    response = get(host, f"https://{BLOG}/static/hello.txt")
+    assert (response.status, response.body) == (200, "static hello\n")
+    # The uploads location keeps its own URL under /static/.
+    response = get(host, f"https://{BLOG}/static/uploads/evil.html")
+    assert response.header("content-security-policy") == "default-src 'none'; sandbox"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media../secret.txt",
+        "/media..%2fsecret.txt",
+        "/media/../secret.txt",
+        "/media/..%2fsecret.txt",
+        "/media/%2e%2e/secret.txt",
+        "/media/css/../../secret.txt",
+        "/media/../etc/passwd",
+        "/media/../../../../etc/passwd",
+        "/media/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/media/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/media../../etc/passwd",
+    ],
+)
+def test_nothing_outside_a_static_mount_is_served(host, path):
+    response = get(host, f"https://{BLOG}{path}")
+    assert SECRET not in response.body
+    assert "root:x:0:0" not in response.body
+    assert response.status in (400, 404) or response.from_app()
+
+
+@pytest.mark.parametrize(
+    "path", ["/media/missing.css", "/media/css/gone.css", "/media/", "/media/css"]
+)
+def test_missing_file_in_a_static_mount_is_404_from_nginx(host, path):
+    response = get(host, f"https://{BLOG}{path}")
+    assert response.status == 404, path
+    assert not response.from_app()
+    assert response.header("server") == "nginx"
+    assert "404 Not Found" in response.body
 
 
 def test_uploaded_image_is_served_with_its_type_and_nosniff(host):
