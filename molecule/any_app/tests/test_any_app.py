@@ -165,17 +165,20 @@ def test_without_an_uploads_dir_nginx_has_no_uploads_location(host):
     assert f"{SHARED}/uploads" not in config.stdout
 
 
-def test_a_directory_nginx_cannot_read_is_refused_before_it_goes_live(host, tmp_path):
+@pytest.mark.parametrize("playbook", ["site.yml", "nginx_proxy alone"])
+def test_a_directory_nginx_cannot_read_is_refused_before_it_goes_live(host, tmp_path, playbook):
     """A static mount on the instance folder (the service's own, closed to www-data) would answer
-    403 for every file: nginx_proxy fails naming the variable and the directory, and the live
-    site is left as it was."""
+    403 for every file: site.yml's preflight fails before changing anything, the nginx_proxy
+    role alone before its candidate goes live; each names the variable and the directory, and
+    the live site is left as it was."""
     sites = "cat /etc/nginx/sites-enabled/*"
     before = host.run(sites).stdout
-    playbook = tmp_path / "nginx.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "name": "Nginx only", "hosts": "blog", "become": True,
-        "roles": [{"role": "selfhosted.flask_blog.nginx_proxy"}],
-    }]))  # fmt: skip
+    if playbook != "site.yml":
+        playbook = tmp_path / "nginx.yml"
+        playbook.write_text(yaml.safe_dump([{
+            "name": "Nginx only", "hosts": "blog", "become": True,
+            "roles": [{"role": "selfhosted.flask_blog.nginx_proxy"}],
+        }]))  # fmt: skip
     mounts = json.dumps({"nginx_proxy_static_mounts": [
         {"url": "/static/", "dir": f"{APP_ROOT}/current/notes/static"},
         {"url": "/private/", "dir": f"{SHARED}/instance"},
@@ -188,6 +191,9 @@ def test_a_directory_nginx_cannot_read_is_refused_before_it_goes_live(host, tmp_
         rf"{SHARED}/instance, served at /private/",
         message,
     ), run.stdout[-3000:]
+    if playbook == "site.yml":  # failed in the preflight play, which changes nothing
+        assert "PLAY [Deploy the Flask blog]" not in run.stdout, run.stdout[-3000:]
+        assert re.search(r"\schanged=0\s", run.stdout), run.stdout[-3000:]
     assert host.run(sites).stdout == before
     assert curl(host, "/static/style.css")[0] == 200
 
